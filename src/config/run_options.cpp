@@ -1,0 +1,69 @@
+#include <ATen/Parallel.h>
+#include <opencv2/core/utility.hpp>
+#include <sched.h>
+
+#include <thread>
+
+#include "rsd/config/config.h"
+#include "rsd/config/run_options.h"
+#include "rsd/util/error.h"
+#include "rsd/util/run_directory.h"
+#include "rsd/util/seed.h"
+
+namespace rsd {
+
+RunOptions run_options_from(const Config& config) {
+  const Config run = config.section("run");
+  RunOptions options;
+  options.name = run.get_or<std::string>("name", "");
+  options.root = run.get<std::string>("root");
+  const int64_t seed = run.get<int64_t>("seed");
+  if (seed < 0) throw ConfigError("config key 'run.seed' must be >= 0, got " + std::to_string(seed));
+  options.seed = static_cast<uint64_t>(seed);
+  options.deterministic = run.get<bool>("deterministic");
+  options.num_threads = run.get<int>("num_threads");
+  if (options.num_threads < 0) {
+    throw ConfigError("config key 'run.num_threads' must be >= 0 (0 = all cores), got " +
+                      std::to_string(options.num_threads));
+  }
+  options.log_level = logging::parse_level(run.get<std::string>("log_level"));
+  options.progress = run.get<bool>("progress");
+  return options;
+}
+
+int resolve_num_threads(int requested) {
+  if (requested > 0) return requested;
+  // The CPUs this process may run on (containers and taskset restrict them), not the machine's.
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int allowed = CPU_COUNT(&set);
+    if (allowed > 0) return allowed;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int apply_run_options(const RunOptions& options, int64_t rank) {
+  const int threads = resolve_num_threads(options.num_threads);
+  at::set_num_threads(threads);
+  cv::setNumThreads(0);
+  seed_everything(options.seed, rank, options.deterministic);
+  return threads;
+}
+
+}  // namespace rsd
+
+namespace rsd {
+
+RunDirectory start_run_directory(Config& config, const RunOptions& options,
+                                 const std::string& config_path, bool resume) {
+  const std::string name =
+      options.name.empty() ? RunDirectory::default_name(config_path) : options.name;
+  RunDirectory directory = RunDirectory::open(options.root, name, resume);
+  if (options.name.empty()) config.set("run.name", "\"" + name + "\"", "derived run name");
+  config.save(directory.config_path());
+  logging::setup({options.log_level, directory.log_path(), 0, true});
+  logging::info("run directory " + directory.path());
+  return directory;
+}
+
+}  // namespace rsd

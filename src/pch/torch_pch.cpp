@@ -1,0 +1,1 @@
+// Empty unit: the target exists only to build the precompiled header in torch_pch.h.
