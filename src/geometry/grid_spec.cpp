@@ -1,0 +1,79 @@
+#include "rsd/geometry/grid_spec.h"
+
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "rsd/config/config.h"
+#include "rsd/util/error.h"
+
+namespace rsd {
+namespace {
+
+void validate(const GridAxis& axis, const char* name) {
+  const auto fail = [&](const std::string& why) {
+    std::ostringstream text;
+    text << "BEV grid axis " << name << " [" << axis.min << ", " << axis.max << ", " << axis.step
+         << "]: " << why;
+    throw ConfigError(text.str());
+  };
+  if (!(axis.step > 0.0) || !std::isfinite(axis.step)) fail("the step must be positive");
+  if (!(axis.max > axis.min)) fail("max must be greater than min");
+  const double cells = (axis.max - axis.min) / axis.step;
+  if (std::abs(cells - std::round(cells)) > 1e-6 * std::max(1.0, cells)) {
+    fail("max - min must be a whole number of steps");
+  }
+}
+
+GridAxis axis_from(const Config& grid, const char* name) {
+  const auto values = grid.get<std::vector<double>>(name);
+  if (values.size() != 3) {
+    throw ConfigError("config key '" + grid.prefix() + "." + name +
+                      "' must be [min, max, step], got " + std::to_string(values.size()) + " values");
+  }
+  return GridAxis{values[0], values[1], values[2]};
+}
+
+}  // namespace
+
+int64_t GridAxis::cells() const { return std::llround((max - min) / step); }
+
+int64_t GridAxis::cell_of(double value) const {
+  if (!(value >= min && value < max)) return -1;  // also refuses NaN
+  const auto index = static_cast<int64_t>(std::floor((value - min) / step));
+  return index < cells() ? index : -1;
+}
+
+GridSpec::GridSpec(GridAxis x, GridAxis y, GridAxis z) : x_(x), y_(y), z_(z) {
+  validate(x_, "x");
+  validate(y_, "y");
+  validate(z_, "z");
+}
+
+GridSpec GridSpec::from_config(const Config& config) {
+  const Config grid = config.section("data.grid");
+  return GridSpec(axis_from(grid, "x"), axis_from(grid, "y"), axis_from(grid, "z"));
+}
+
+int64_t GridSpec::flat_cell(double x, double y, double z) const {
+  const int64_t ix = x_.cell_of(x);
+  const int64_t iy = y_.cell_of(y);
+  const int64_t iz = z_.cell_of(z);
+  if (ix < 0 || iy < 0 || iz < 0) return -1;
+  return (iz * ny() + iy) * nx() + ix;
+}
+
+std::string GridSpec::to_string() const {
+  std::ostringstream text;
+  const auto axis = [&](const char* name, const GridAxis& a) {
+    text << name << "[" << a.min << "," << a.max << "," << a.step << "]";
+  };
+  axis("x", x_);
+  text << " ";
+  axis("y", y_);
+  text << " ";
+  axis("z", z_);
+  return text.str();
+}
+
+}  // namespace rsd
