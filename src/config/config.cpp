@@ -297,30 +297,32 @@ Config::Config(std::shared_ptr<State> state, std::string prefix)
 
 Config Config::load(const std::string& path, const std::vector<std::string>& overrides,
                     const ConfigLoadOptions& options) {
-  const ConfigFiles files(/*embedded=*/false);
-  const ConfigNode* schema = options.use_defaults ? &default_tree() : nullptr;
-  ConfigResolver resolver(files, schema);
-  const ConfigNode overlay = resolver.resolve_file(files.locate("", path), "");
-
   Config config;
-  if (schema != nullptr) config.state_->root = *schema;
-  merge_onto_tree(config.state_->root, overlay);
-  config.state_->sources = resolver.sources();
+  config.resolve(options, [&](auto& resolver, const auto& files) {
+    return resolver.resolve_file(files.locate("", path), "");
+  });
   for (const auto& assignment : overrides) config.apply_override(assignment);
   return config;
 }
 
 Config Config::parse(const std::string& yaml_text, const std::string& origin,
                      const ConfigLoadOptions& options) {
+  Config config;
+  config.resolve(options, [&](auto& resolver, const auto&) {
+    return resolver.resolve_text(yaml_text, origin);
+  });
+  return config;
+}
+
+template <typename ResolveOverlay>
+void Config::resolve(const ConfigLoadOptions& options, ResolveOverlay&& resolve_overlay) {
   const ConfigFiles files(/*embedded=*/false);
   const ConfigNode* schema = options.use_defaults ? &default_tree() : nullptr;
   ConfigResolver resolver(files, schema);
-  const ConfigNode overlay = resolver.resolve_text(yaml_text, origin);
-  Config config;
-  if (schema != nullptr) config.state_->root = *schema;
-  merge_onto_tree(config.state_->root, overlay);
-  config.state_->sources = resolver.sources();
-  return config;
+  const ConfigNode overlay = resolve_overlay(resolver, files);
+  state_->root = schema != nullptr ? *schema : ConfigNode::map();
+  merge_onto_tree(state_->root, overlay);
+  state_->sources = resolver.sources();
 }
 
 Config Config::defaults() {

@@ -237,6 +237,14 @@ TEST(Config, WithoutDefaultsRootsDefineKeysAndChildrenMayOnlyOverride) {
              "closest valid key: 'solver.iterations'");
 }
 
+TEST(Config, ParseTextChecksLikeAFile) {
+  const Config config = Config::parse("train:\n  steps: 4\n", "inline");
+  EXPECT_EQ(config.get<int64_t>("train.steps"), 4);
+  EXPECT_HAS(config.origin("train.steps"), "inline:2");
+  EXPECT_HAS(config_error([] { Config::parse("train:\n  stepz: 4\n", "inline"); }),
+             "(set in inline:2); closest valid key: 'train.steps'");
+}
+
 TEST(Config, CloneDoesNotShareTheTree) {
   Config original = Config::defaults();
   Config view = original;  // shares

@@ -106,6 +106,9 @@ class Config {
  private:
   struct State;
   Config(std::shared_ptr<State> state, std::string prefix);
+  // Fills this config from the defaults (per `options`) and the overlay `resolve_overlay` returns.
+  template <typename ResolveOverlay>
+  void resolve(const ConfigLoadOptions& options, ResolveOverlay&& resolve_overlay);
   const detail::ConfigNode& node_at(const std::string& key) const;
   std::string full_key(const std::string& key) const;
 
