@@ -1,0 +1,56 @@
+// Checkpoints: one file per save holding the model's parameters and buffers (by name), the
+// optimiser state, the training progress (step, data position, best metric), libtorch's RNG state
+// and the run's config. Files are written atomically; a `last` file names the newest; the newest
+// `keep_last` step checkpoints are kept, plus best.pt.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+namespace rsd::train {
+
+/// What a run needs beyond weights and optimiser state to continue exactly where it stopped.
+struct TrainingProgress {
+  int64_t step = 0;            // optimiser steps completed
+  int64_t epoch = 0;           // data position: the epoch being read ...
+  int64_t batch_in_epoch = 0;  // ... and the batches of it already consumed
+  double best_metric = std::numeric_limits<double>::infinity();  // lower is better
+  int64_t bad_steps = 0;       // consecutive steps skipped for a non-finite loss
+  std::string config_yaml;     // the resolved config of the run
+};
+
+class CheckpointManager {
+ public:
+  /// `directory` is runs/<name>/checkpoints (created when missing).
+  CheckpointManager(std::string directory, int keep_last);
+
+  /// Writes step_<step>.pt (and best.pt when `is_best`), updates `last`, removes step checkpoints
+  /// beyond the newest keep_last. Returns the path written.
+  std::string save(const TrainingProgress& progress, const torch::nn::Module& model,
+                   const torch::optim::Optimizer& optimizer, bool is_best) const;
+
+  /// Restores the newest checkpoint that loads (the one `last` names, else the newest step file);
+  /// a broken file is skipped with a warning naming it. nullopt when there is none; throws
+  /// rsd::CheckpointError when checkpoints exist but none loads.
+  std::optional<TrainingProgress> resume(torch::nn::Module& model,
+                                         torch::optim::Optimizer& optimizer) const;
+
+  /// Loads `path` into `model` (and `optimizer` when given) and restores the RNG state. Throws
+  /// rsd::CheckpointError naming the file when it is unreadable, or naming the parameter whose
+  /// name or shape does not match the model.
+  static TrainingProgress load(const std::string& path, torch::nn::Module& model,
+                               torch::optim::Optimizer* optimizer);
+
+  const std::string& directory() const { return directory_; }
+
+ private:
+  std::string directory_;
+  int keep_last_;
+};
+
+}  // namespace rsd::train

@@ -1,0 +1,222 @@
+#include "rsd/train/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+#include "rsd/util/error.h"
+#include "rsd/util/fs.h"
+#include "rsd/util/logging.h"
+
+namespace rsd::train {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int64_t kFormatVersion = 1;
+constexpr const char* kLastFile = "last";
+
+// Parameters and buffers by their dotted names. Module::load would accept a tensor of another
+// shape silently (it re-assigns storage), so names and shapes are checked here.
+void write_module(torch::serialize::OutputArchive& archive, const torch::nn::Module& model) {
+  c10::List<std::string> names;
+  c10::List<at::Tensor> tensors;
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    names.push_back("param:" + item.key());
+    tensors.push_back(item.value().detach());
+  }
+  for (const auto& item : model.named_buffers(/*recurse=*/true)) {
+    names.push_back("buffer:" + item.key());
+    tensors.push_back(item.value().detach());
+  }
+  archive.write("model_names", c10::IValue(names));
+  archive.write("model_tensors", c10::IValue(tensors));
+}
+
+void read_module(torch::serialize::InputArchive& archive, torch::nn::Module& model,
+                 const std::string& path) {
+  c10::IValue names_value;
+  c10::IValue tensors_value;
+  archive.read("model_names", names_value);
+  archive.read("model_tensors", tensors_value);
+  const auto names = names_value.toList();
+  const auto tensors = tensors_value.toTensorList();
+  std::map<std::string, at::Tensor> stored;
+  for (std::size_t i = 0; i < names.size(); ++i) stored[names.get(i).toStringRef()] = tensors.get(i);
+
+  // Everything is checked before anything is copied, so a mismatch leaves the model untouched.
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (model tensor, stored tensor)
+  auto match = [&](const std::string& key, const at::Tensor& target) {
+    const auto found = stored.find(key);
+    if (found == stored.end()) {
+      throw CheckpointError(path + ": has no " + key + " (a checkpoint of another model?)");
+    }
+    if (found->second.sizes() != target.sizes()) {
+      std::ostringstream text;
+      text << path << ": " << key << " has shape " << found->second.sizes() << ", the model expects "
+           << target.sizes();
+      throw CheckpointError(text.str());
+    }
+    copies.emplace_back(target, found->second);
+    stored.erase(found);
+  };
+  for (const auto& item : model.named_parameters(true)) match("param:" + item.key(), item.value());
+  for (const auto& item : model.named_buffers(true)) match("buffer:" + item.key(), item.value());
+  if (!stored.empty()) {
+    throw CheckpointError(path + ": holds " + stored.begin()->first + ", which the model lacks");
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [target, source] : copies) target.copy_(source);
+}
+
+at::Generator default_generator() { return at::detail::getDefaultCPUGenerator(); }
+
+int64_t step_of(const fs::path& file) {
+  static const std::regex pattern(R"(step_(\d+)\.pt)");
+  std::smatch match;
+  const std::string name = file.filename().string();
+  return std::regex_match(name, match, pattern) ? std::stoll(match[1]) : -1;
+}
+
+// Step checkpoints in the directory, newest first.
+std::vector<fs::path> step_files(const std::string& directory) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(directory, ec)) {
+    if (step_of(entry.path()) >= 0) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end(),
+            [](const fs::path& a, const fs::path& b) { return step_of(a) > step_of(b); });
+  return files;
+}
+
+}  // namespace
+
+CheckpointManager::CheckpointManager(std::string directory, int keep_last)
+    : directory_(std::move(directory)), keep_last_(keep_last) {
+  RSD_CHECK(keep_last_ >= 1, "keep at least one checkpoint, got ", keep_last_);
+  std::error_code ec;
+  fs::create_directories(directory_, ec);
+  if (ec) throw CheckpointError("cannot create checkpoint folder " + directory_ + ": " + ec.message());
+}
+
+std::string CheckpointManager::save(const TrainingProgress& progress, const torch::nn::Module& model,
+                                    const torch::optim::Optimizer& optimizer, bool is_best) const {
+  torch::serialize::OutputArchive archive;
+  archive.write("format_version", c10::IValue(kFormatVersion));
+  archive.write("step", c10::IValue(progress.step));
+  archive.write("epoch", c10::IValue(progress.epoch));
+  archive.write("batch_in_epoch", c10::IValue(progress.batch_in_epoch));
+  archive.write("best_metric", c10::IValue(progress.best_metric));
+  archive.write("bad_steps", c10::IValue(progress.bad_steps));
+  archive.write("config_yaml", c10::IValue(progress.config_yaml));
+  write_module(archive, model);
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  {
+    at::Generator generator = default_generator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("rng_state", generator.get_state());
+  }
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string contents = bytes.str();
+
+  const std::string path = directory_ + "/step_" + std::to_string(progress.step) + ".pt";
+  write_file_atomic(path, contents);
+  if (is_best) write_file_atomic(directory_ + "/best.pt", contents);
+  write_file_atomic(directory_ + "/" + kLastFile, fs::path(path).filename().string() + "\n");
+
+  const auto files = step_files(directory_);
+  for (std::size_t i = static_cast<std::size_t>(keep_last_); i < files.size(); ++i) {
+    std::error_code ec;
+    fs::remove(files[i], ec);
+  }
+  return path;
+}
+
+TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Module& model,
+                                         torch::optim::Optimizer* optimizer) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": not a readable checkpoint (" + e.what_without_backtrace() + ")");
+  }
+  try {
+    c10::IValue value;
+    archive.read("format_version", value);
+    if (value.toInt() != kFormatVersion) {
+      throw CheckpointError(path + ": checkpoint format " + std::to_string(value.toInt()) +
+                            ", this build reads format " + std::to_string(kFormatVersion));
+    }
+    TrainingProgress progress;
+    archive.read("step", value);
+    progress.step = value.toInt();
+    archive.read("epoch", value);
+    progress.epoch = value.toInt();
+    archive.read("batch_in_epoch", value);
+    progress.batch_in_epoch = value.toInt();
+    archive.read("best_metric", value);
+    progress.best_metric = value.toDouble();
+    archive.read("bad_steps", value);
+    progress.bad_steps = value.toInt();
+    archive.read("config_yaml", value);
+    progress.config_yaml = value.toStringRef();
+    read_module(archive, model, path);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+    at::Tensor rng_state;
+    archive.read("rng_state", rng_state);
+    at::Generator generator = default_generator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng_state);
+    return progress;
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": " + e.what_without_backtrace());
+  }
+}
+
+std::optional<TrainingProgress> CheckpointManager::resume(torch::nn::Module& model,
+                                                          torch::optim::Optimizer& optimizer) const {
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path last = fs::path(directory_) / kLastFile;
+  if (fs::exists(last, ec)) {
+    std::string name = read_file(last.string());
+    name.erase(name.find_last_not_of(" \n\r\t") + 1);
+    candidates.push_back(fs::path(directory_) / name);
+  }
+  for (const auto& file : step_files(directory_)) {
+    if (std::find(candidates.begin(), candidates.end(), file) == candidates.end()) {
+      candidates.push_back(file);
+    }
+  }
+  int broken = 0;
+  for (const auto& file : candidates) {
+    if (!fs::exists(file, ec)) continue;
+    try {
+      return load(file.string(), model, &optimizer);
+    } catch (const CheckpointError& e) {
+      // A file cut short by a crash must not end the run: the previous one is still good.
+      logging::warn(std::string("skipping checkpoint: ") + e.what());
+      ++broken;
+    }
+  }
+  if (broken > 0) {
+    // Starting afresh would silently discard the run: refuse instead.
+    throw CheckpointError("none of the " + std::to_string(broken) + " checkpoints in " + directory_ +
+                          " could be loaded (see the warnings above)");
+  }
+  return std::nullopt;
+}
+
+}  // namespace rsd::train
