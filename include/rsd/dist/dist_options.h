@@ -1,0 +1,34 @@
+// Where a process sits in a data-parallel job and how it meets the others: `dist:` of the config,
+// overridden by the torchrun-style environment variables MASTER_ADDR, MASTER_PORT, RANK,
+// WORLD_SIZE and LOCAL_RANK when they are set.
+#pragma once
+
+#include <string>
+
+namespace rsd {
+class Config;
+}
+
+namespace rsd::dist {
+
+struct DistOptions {
+  std::string backend = "gloo";          // gloo (CPU tensors) | nccl (CUDA builds only)
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  double timeout_s = 60.0;               // a dead peer or an unreachable master is an error after this
+  double bucket_mb = 25.0;               // gradient all-reduce bucket size
+
+  bool distributed() const { return world_size > 1; }
+};
+
+/// `dist:` of a resolved config, then the environment. Throws rsd::ConfigError naming the key or
+/// variable holding a malformed value (rank outside [0, world_size), a port outside 1..65535, ...).
+DistOptions dist_options_from(const Config& config);
+
+/// `options` with the torchrun variables of this process's environment applied, then validated.
+DistOptions with_environment(DistOptions options);
+
+}  // namespace rsd::dist

@@ -1,0 +1,164 @@
+#include "rsd/dist/communicator.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <sstream>
+
+#include "rsd/util/error.h"
+#include "rsd/util/logging.h"
+
+namespace rsd::dist {
+
+struct Communicator::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> process_group;
+};
+
+namespace {
+
+std::chrono::milliseconds timeout_of(const DistOptions& options) {
+  return std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000.0));
+}
+
+std::string seconds(double value) {
+  std::ostringstream text;
+  text << value << " s";
+  return text.str();
+}
+
+std::string where(const DistOptions& o) {
+  return o.master_addr + ":" + std::to_string(o.master_port);
+}
+
+std::string message_of(const std::exception& e) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&e)) {
+    return torch_error->what_without_backtrace();
+  }
+  return e.what();
+}
+
+// Waits for one c10d work item, turning its failure into an rsd::Error that says what to check.
+void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const DistOptions& o, const char* what) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    throw Error(std::string(what) + " failed on rank " + std::to_string(o.rank) + " of " +
+                std::to_string(o.world_size) + " (a peer exited, or did not answer within " +
+                seconds(o.timeout_s) + " = dist.timeout_s): " + message_of(e));
+  }
+}
+
+class GlooPending : public Communicator::Pending {
+ public:
+  GlooPending(c10::intrusive_ptr<c10d::Work> work, const DistOptions& options)
+      : work_(std::move(work)), options_(options) {}
+  void wait() override { wait_for(work_, options_, "gradient all-reduce"); }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  DistOptions options_;
+};
+
+class DonePending : public Communicator::Pending {
+ public:
+  void wait() override {}
+};
+
+}  // namespace
+
+Communicator::Communicator(const DistOptions& options) : options_(options) {
+  if (!options_.distributed()) return;
+  if (options_.backend != "gloo") {
+    throw ConfigError("dist.backend '" + options_.backend +
+                      "' needs a libtorch built with CUDA and NCCL; this build has gloo only");
+  }
+  group_ = std::make_unique<Group>();
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<std::uint16_t>(options_.master_port);
+  store_options.isServer = options_.rank == 0;
+  store_options.numWorkers = options_.world_size;
+  store_options.waitWorkers = false;  // the process group's own rendezvous waits, with our timeout
+  store_options.timeout = timeout_of(options_);
+  try {
+    group_->store = c10::make_intrusive<c10d::TCPStore>(options_.master_addr, store_options);
+  } catch (const std::exception& e) {
+    if (options_.rank == 0) {
+      throw Error("rank 0 cannot serve the rendezvous at " + where(options_) +
+                  " (is the port in use by another job? set MASTER_PORT or dist.master_port): " +
+                  message_of(e));
+    }
+    throw Error("rank " + std::to_string(options_.rank) + " cannot reach the rendezvous at " +
+                where(options_) + " within " + seconds(options_.timeout_s) +
+                " (is rank 0 running? is MASTER_ADDR right?): " + message_of(e));
+  }
+  auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout_of(options_));
+  // Loopback for single-machine jobs; otherwise the address this host resolves to.
+  gloo_options->devices.push_back(
+      options_.master_addr == "127.0.0.1" || options_.master_addr == "localhost"
+          ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+          : c10d::ProcessGroupGloo::createDefaultDevice());
+  try {
+    group_->process_group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        group_->store, options_.rank, options_.world_size, gloo_options);
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(options_.rank) + ": the " +
+                std::to_string(options_.world_size) + " ranks did not all join at " +
+                where(options_) + " within " + seconds(options_.timeout_s) + ": " + message_of(e));
+  }
+  logging::info("joined data-parallel job at " + where(options_) + " as rank " +
+                std::to_string(options_.rank) + " of " + std::to_string(options_.world_size));
+}
+
+Communicator::~Communicator() = default;
+
+void Communicator::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
+  all_reduce_sum_async(tensors)->wait();
+}
+
+std::unique_ptr<Communicator::Pending> Communicator::all_reduce_sum_async(
+    std::vector<torch::Tensor>& tensors) {
+  if (!group_ || tensors.empty()) return std::make_unique<DonePending>();
+  c10d::AllreduceOptions reduce;
+  reduce.reduceOp = c10d::ReduceOp::SUM;
+  reduce.timeout = timeout_of(options_);
+  return std::make_unique<GlooPending>(group_->process_group->allreduce(tensors, reduce), options_);
+}
+
+void Communicator::broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  if (!group_ || tensors.empty()) return;
+  c10d::BroadcastOptions cast;
+  cast.rootRank = root;
+  cast.timeout = timeout_of(options_);
+  // Gloo broadcasts one tensor per call when given several; do them in order.
+  for (auto& tensor : tensors) {
+    std::vector<torch::Tensor> one{tensor};
+    wait_for(group_->process_group->broadcast(one, cast), options_, "broadcast");
+  }
+}
+
+void Communicator::barrier() {
+  if (!group_) return;
+  c10d::BarrierOptions options;
+  options.timeout = timeout_of(options_);
+  wait_for(group_->process_group->barrier(options), options_, "barrier");
+}
+
+double Communicator::mean(double value) {
+  if (!group_) return value;
+  std::vector<torch::Tensor> tensors{torch::full({1}, value, torch::kFloat64)};
+  all_reduce_sum(tensors);
+  return tensors[0].item<double>() / static_cast<double>(options_.world_size);
+}
+
+void broadcast_module(Communicator& communicator, torch::nn::Module& module) {
+  if (communicator.world_size() == 1) return;
+  std::vector<torch::Tensor> tensors;
+  for (const auto& p : module.parameters()) tensors.push_back(p.detach());
+  for (const auto& b : module.buffers()) tensors.push_back(b.detach());
+  torch::NoGradGuard no_grad;
+  communicator.broadcast(tensors, 0);
+}
+
+}  // namespace rsd::dist
