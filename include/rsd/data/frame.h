@@ -34,6 +34,7 @@ const char* to_string(Command command);
 
 /// Bench2Drive's traffic-light state integers.
 enum class TrafficLightState : int { red = 0, yellow = 1, green = 2, off = 3, unknown = 4 };
+const char* to_string(TrafficLightState state);
 
 /// One annotated object (the ego excluded), in the ego frame of its frame.
 struct Box {
@@ -79,6 +80,10 @@ struct Frame {
   Eigen::Vector2d command_target = Eigen::Vector2d::Zero();  // (x_command_near, y_command_near), ego frame
   std::vector<Camera> cameras;                          // in the configured camera order
   std::vector<Box> boxes;
+  Eigen::Vector3d ego_size = Eigen::Vector3d::Zero();   // ego box: full length, width, height
+  /// type_ids of the annotated objects whose type maps to none of the classes (e.g.
+  /// static.prop.dirtdebris01, Bench2DriveZoo's "others"); they are not in `boxes`.
+  std::vector<std::string> ignored_type_ids;
 };
 
 }  // namespace rsd::data
