@@ -1,0 +1,138 @@
+// The CUDA kernels of voxel pooling: thread mappings around the bodies of voxel_pool_cell.h, which
+// the CPU loops share. No libtorch here (Debian's libtorch has no CUDA to compile against); the
+// launchers take raw device pointers and a stream (voxel_pool_cuda.h).
+//
+// Forward: one thread per (cell, group of Vec channels); consecutive threads take consecutive
+// channel groups of a cell, so feature rows are read coalesced. Every output element has one
+// owner: no atomics, no memset.
+// Backward: one warp per pixel. Lane l owns channels [l*Vec, l*Vec + Vec) (and further groups of
+// 32*Vec when C is larger); the partial dot products of depth_grad are summed across the warp by
+// a fixed xor butterfly, so the result does not depend on scheduling.
+// Not done here (documented in docs/ops.md): splitting very long intervals into several work
+// items, sharing a point's index loads across the lanes of a warp, fp16.
+#include <cuda_runtime.h>
+
+#include "ops/cuda/voxel_pool_cuda.h"
+#include "ops/voxel_pool_cell.h"
+
+namespace rsd::ops::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarp = 32;
+
+int blocks_for(int64_t threads) {
+  const int64_t blocks = (threads + kThreads - 1) / kThreads;
+  // Grid-stride loops cover the rest; 65535 * 256 threads keep any GPU busy.
+  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+
+template <typename T, int Vec>
+__global__ void voxel_pool_forward_kernel(detail::PoolIndexView index, const T* depth,
+                                          const T* feat, int64_t channels, T* out) {
+  const int64_t groups = channels / Vec;
+  const int64_t total = index.cells * groups;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t cell = i / groups;
+    const int64_t c0 = (i - cell * groups) * Vec;
+    detail::pool_cell<T, T, Vec>(index, depth, feat, channels, cell, c0,
+                                 out + detail::output_offset(index, channels, cell, c0),
+                                 index.plane);
+  }
+}
+
+// Sums a lane's partial dot product over the warp (every lane of the warp works on the same
+// pixel, so all of them arrive here together) and lets lane 0 write or add it.
+template <typename T>
+struct WarpDepthGradSink {
+  T* depth_grad;
+  bool assign;
+  unsigned lane;
+  __device__ void outside(int64_t point) const {
+    if (assign && lane == 0) depth_grad[point] = T(0);
+  }
+  __device__ void operator()(int64_t point, T dot) const {
+#pragma unroll
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+      dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+    }
+    if (lane == 0) depth_grad[point] = assign ? dot : depth_grad[point] + dot;
+  }
+};
+
+template <typename T, int Vec>
+__global__ void voxel_pool_backward_kernel(detail::PoolIndexView index, const T* depth,
+                                           const T* feat, int64_t channels, const T* grad_rows,
+                                           T* depth_grad, T* feat_grad) {
+  const int64_t thread = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const unsigned lane = threadIdx.x % kWarp;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
+  const int64_t passes = (channels + kWarp * Vec - 1) / (kWarp * Vec);
+  // The loop bound is the same for the whole warp, so the warp stays converged for the shuffles.
+  for (int64_t pixel = thread / kWarp; pixel < index.total_pixels; pixel += warps) {
+    for (int64_t pass = 0; pass < passes; ++pass) {
+      const int64_t c0 = (pass * kWarp + lane) * Vec;
+      const bool active = c0 < channels;
+      const int64_t channel = active ? c0 : 0;
+      WarpDepthGradSink<T> sink{depth_grad, pass == 0, lane};
+      detail::unpool_pixel<T, T, Vec>(index, depth, feat, channels, grad_rows + channel, channels,
+                                      pixel, channel, active, feat_grad, sink);
+    }
+  }
+}
+
+template <typename T>
+int launch_forward(const detail::PoolIndexView& index, const T* depth, const T* feat,
+                   int64_t channels, T* out, cudaStream_t stream) {
+  if (index.cells == 0 || channels == 0) return cudaSuccess;
+  if (channels % 4 == 0) {
+    voxel_pool_forward_kernel<T, 4><<<blocks_for(index.cells * channels / 4), kThreads, 0, stream>>>(
+        index, depth, feat, channels, out);
+  } else {
+    voxel_pool_forward_kernel<T, 1><<<blocks_for(index.cells * channels), kThreads, 0, stream>>>(
+        index, depth, feat, channels, out);
+  }
+  return cudaGetLastError();
+}
+
+template <typename T>
+int launch_backward(const detail::PoolIndexView& index, const T* depth, const T* feat,
+                    int64_t channels, const T* grad_rows, T* depth_grad, T* feat_grad,
+                    cudaStream_t stream) {
+  if (index.total_pixels == 0 || channels == 0) return cudaSuccess;
+  const int blocks = blocks_for(index.total_pixels * kWarp);
+  if (channels % 4 == 0) {
+    voxel_pool_backward_kernel<T, 4><<<blocks, kThreads, 0, stream>>>(
+        index, depth, feat, channels, grad_rows, depth_grad, feat_grad);
+  } else {
+    voxel_pool_backward_kernel<T, 1><<<blocks, kThreads, 0, stream>>>(
+        index, depth, feat, channels, grad_rows, depth_grad, feat_grad);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+int pool_forward(const detail::PoolIndexView& index, const float* depth, const float* feat,
+                 int64_t channels, float* out, CUstream_st* stream) {
+  return launch_forward(index, depth, feat, channels, out, stream);
+}
+int pool_forward(const detail::PoolIndexView& index, const double* depth, const double* feat,
+                 int64_t channels, double* out, CUstream_st* stream) {
+  return launch_forward(index, depth, feat, channels, out, stream);
+}
+int pool_backward(const detail::PoolIndexView& index, const float* depth, const float* feat,
+                  int64_t channels, const float* grad_rows, float* depth_grad, float* feat_grad,
+                  CUstream_st* stream) {
+  return launch_backward(index, depth, feat, channels, grad_rows, depth_grad, feat_grad, stream);
+}
+int pool_backward(const detail::PoolIndexView& index, const double* depth, const double* feat,
+                  int64_t channels, const double* grad_rows, double* depth_grad,
+                  double* feat_grad, CUstream_st* stream) {
+  return launch_backward(index, depth, feat, channels, grad_rows, depth_grad, feat_grad, stream);
+}
+
+const char* error_text(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }
+
+}  // namespace rsd::ops::cuda
