@@ -19,6 +19,7 @@ rsd_require(nlohmann_json nlohmann-json3-dev)
 rsd_require(OpenCV libopencv-dev COMPONENTS core imgproc imgcodecs)
 rsd_require(ZLIB zlib1g-dev)
 rsd_require(Threads libc6-dev)
+rsd_require(CURL libcurl4-openssl-dev)  # the VLM teacher's HTTP client
 if(RSD_BUILD_APPS)
   rsd_require(CLI11 libcli11-dev)
 endif()

@@ -23,6 +23,7 @@ packages=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev      # rsd_bench
+  libcurl4-openssl-dev  # the VLM teacher's HTTP client (OpenAI-compatible endpoints)
 )
 
 missing=()

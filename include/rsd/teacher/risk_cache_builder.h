@@ -1,0 +1,92 @@
+// Building the risk cache: judge every frame of a clip with a teacher, rasterise the per-object
+// risks on the grid, write <clip>.rsdrisk. Resumable: a complete cache of the same grid and
+// teacher is skipped; a clip interrupted midway left <clip>.rsdrisk.partial (rewritten atomically
+// every checkpoint_frames judged frames), whose frames are kept and not judged again.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rsd/teacher/ego_path.h"
+#include "rsd/teacher/rasterizer.h"
+#include "rsd/teacher/risk_cache.h"
+#include "rsd/teacher/risk_teacher.h"
+
+namespace rsd {
+class Config;
+}
+
+namespace rsd::teacher {
+
+struct RiskCacheBuildOptions {
+  explicit RiskCacheBuildOptions(GridSpec grid_) : grid(std::move(grid_)) {}
+
+  std::string output_dir = "risk_cache";
+  GridSpec grid;
+  RasterizeOptions rasterize;
+  EgoPathOptions ego_path;
+  int checkpoint_frames = 16;  // judged frames between two saves of the partial file
+};
+
+/// From `teacher.*` and `data.grid` of a resolved config.
+RiskCacheBuildOptions risk_cache_build_options_from(const Config& config);
+
+struct ClipBuildReport {
+  enum class Outcome { built, resumed, skipped };
+  std::string clip;
+  Outcome outcome = Outcome::built;
+  int frames_total = 0;
+  int frames_judged = 0;     // by this run
+  int frames_ok = 0;         // in the finished cache
+  int frames_failed = 0;
+  int unmatched = 0;         // objects the teacher named that matched no annotated box
+  std::vector<std::string> failures;  // "frame 12: <why>", for the report
+};
+
+class RiskCacheBuilder {
+ public:
+  RiskCacheBuilder(RiskCacheBuildOptions options, RiskTeacher& teacher);
+
+  std::string cache_path(const std::string& clip) const;
+  std::string partial_path(const std::string& clip) const;
+
+  /// True when a complete cache of `clip` exists for this grid and teacher. Throws rsd::DataError
+  /// naming the file when one exists for another grid, format version or teacher.
+  bool is_complete(const std::string& clip) const;
+
+  /// Judges and caches `frames` (all frames of the clip, ascending). `progress(n)` is called as
+  /// frames get done. Exceptions of the teacher propagate; what was saved in the partial file stays.
+  ClipBuildReport build_clip(const std::string& clip, const std::vector<data::Frame>& frames,
+                             const std::function<void(int)>& progress = {});
+
+  const RiskCacheBuildOptions& options() const { return options_; }
+
+ private:
+  RiskCacheHeader new_header(const std::string& clip) const;
+  void check_compatible(const RiskCacheHeader& header, const std::string& path) const;
+
+  RiskCacheBuildOptions options_;
+  RiskTeacher& teacher_;
+  TeacherInfo info_;
+};
+
+struct RiskCacheRunOptions {
+  std::vector<std::string> clips;  // restrict to these clip names; empty: every clip
+  bool progress = true;
+};
+
+struct RiskCacheRunReport {
+  std::string output_dir;
+  std::vector<ClipBuildReport> clips;
+  int frames_ok = 0;
+  int frames_failed = 0;
+  int unmatched = 0;
+};
+
+/// The job of `rsd_cache_risk`: every clip under data.root (ClipIndex), frames read with the
+/// configured cameras (FrameReader), the teacher of teacher.type, caches into teacher.output, a
+/// progress bar over frames, failures logged per frame and summed up at the end.
+RiskCacheRunReport run_risk_cache(const Config& config, const RiskCacheRunOptions& options = {});
+
+}  // namespace rsd::teacher

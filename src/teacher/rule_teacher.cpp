@@ -1,0 +1,266 @@
+#include "rsd/teacher/rule_teacher.h"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "rsd/util/error.h"
+
+namespace rsd::teacher {
+namespace {
+
+// A component of the risk of one object, with its reason.
+struct Finding {
+  double score = 0.0;
+  std::string reason;
+};
+
+void keep_larger(Finding& best, double score, const std::string& reason) {
+  if (score > best.score) best = {score, reason};
+}
+
+template <typename... Args>
+std::string format(const char* pattern, Args... args) {
+  char text[200];
+  std::snprintf(text, sizeof text, pattern, args...);
+  return text;
+}
+
+Eigen::Vector2d rotate(const Eigen::Vector2d& v, double yaw) {
+  const double c = std::cos(yaw);
+  const double s = std::sin(yaw);
+  return {c * v.x() - s * v.y(), s * v.x() + c * v.y()};
+}
+
+// Half extents of the box's footprint along axes turned by `axes_yaw`.
+Eigen::Vector2d half_extents(const data::Box& box, double axes_yaw) {
+  const double c = std::abs(std::cos(box.yaw - axes_yaw));
+  const double s = std::abs(std::sin(box.yaw - axes_yaw));
+  const double half_length = 0.5 * box.size.x();
+  const double half_width = 0.5 * box.size.y();
+  return {c * half_length + s * half_width, s * half_length + c * half_width};
+}
+
+// Where a point lies relative to the ego's path: the nearest point of the polyline, its arc length
+// and heading, and the point in the frame of that nearest point (x along the path, y to its left).
+struct PathPosition {
+  double s = 0.0;
+  double heading = 0.0;
+  Eigen::Vector2d local = Eigen::Vector2d::Zero();
+  bool before_start = false;  // behind the ego's current position
+  bool beyond_end = false;    // ahead of the path's last point
+};
+
+PathPosition locate(const std::vector<EgoPathPoint>& path, const Eigen::Vector2d& point) {
+  PathPosition best;
+  double best_distance = 1e300;
+  double s = 0.0;
+  const auto consider = [&](const Eigen::Vector2d& at, double arc, double heading) {
+    const double distance = (point - at).norm();
+    if (distance < best_distance) {
+      best_distance = distance;
+      best.s = arc;
+      best.heading = heading;
+      best.local = rotate(point - at, -heading);
+    }
+  };
+  consider({path[0].x, path[0].y}, 0.0, path[0].yaw);
+  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+    const Eigen::Vector2d a(path[i].x, path[i].y);
+    const Eigen::Vector2d b(path[i + 1].x, path[i + 1].y);
+    const Eigen::Vector2d ab = b - a;
+    const double length = ab.norm();
+    if (length < 1e-6) continue;
+    const double along = std::clamp((point - a).dot(ab) / (length * length), 0.0, 1.0);
+    consider(a + along * ab, s + along * length, std::atan2(ab.y(), ab.x()));
+    s += length;
+  }
+  best.before_start = best.s <= 0.0 && best.local.x() < 0.0;
+  best.beyond_end = best.s >= s && best.local.x() > 0.0;
+  if (best.beyond_end) best.s = s + best.local.x();
+  return best;
+}
+
+const char* side_of(double lateral) { return lateral > 0.0 ? "left" : "right"; }
+
+// Where the ego would be if it did not react: along the route of `path` (its recorded or
+// extrapolated positions) at the constant speed `speed`, sampled at the path's times. The route is
+// continued straight past its end to at least `min_length` metres and speed * horizon, so that a
+// recorded future that stops (the expert braked for this very object) still reaches the object.
+struct Route {
+  std::vector<EgoPathPoint> shape;  // polyline (t unused), extended
+  std::vector<EgoPathPoint> timed;  // poses at the path's times, constant speed along `shape`
+};
+
+Route no_reaction_route(const std::vector<EgoPathPoint>& path, double speed, double min_length) {
+  Route route;
+  std::vector<double> arc{0.0};
+  route.shape.push_back(path.front());
+  for (std::size_t i = 1; i < path.size(); ++i) {
+    const EgoPathPoint& last = route.shape.back();
+    const double length = std::hypot(path[i].x - last.x, path[i].y - last.y);
+    if (length < 1e-3) continue;
+    route.shape.push_back(path[i]);
+    route.shape.back().yaw = std::atan2(path[i].y - last.y, path[i].x - last.x);
+    arc.push_back(arc.back() + length);
+  }
+  const double horizon = path.back().t;
+  const double needed = std::max(min_length, speed * horizon) + 1.0;
+  if (arc.back() < needed) {
+    EgoPathPoint end = route.shape.back();
+    end.x += (needed - arc.back()) * std::cos(end.yaw);
+    end.y += (needed - arc.back()) * std::sin(end.yaw);
+    route.shape.push_back(end);
+    arc.push_back(needed);
+  }
+  std::size_t segment = 0;
+  for (const auto& sample : path) {
+    const double s = speed * sample.t;
+    while (segment + 2 < arc.size() && arc[segment + 1] < s) ++segment;
+    const EgoPathPoint& a = route.shape[segment];
+    const EgoPathPoint& b = route.shape[segment + 1];
+    const double alpha = std::clamp((s - arc[segment]) / (arc[segment + 1] - arc[segment]), 0.0, 1.0);
+    route.timed.push_back({sample.t, a.x + alpha * (b.x - a.x), a.y + alpha * (b.y - a.y), b.yaw});
+  }
+  route.timed.front().yaw = path.front().yaw;
+  return route;
+}
+
+}  // namespace
+
+RuleTeacher::RuleTeacher(RuleTeacherOptions options) : options_(options) {}
+
+TeacherInfo RuleTeacher::info() const { return {"rule", "rule-v1", ""}; }
+
+ObjectRisk RuleTeacher::assess(const data::Box& box, const std::vector<EgoPathPoint>& ego_path,
+                               double ego_speed) const {
+  std::vector<EgoPathPoint> standing_still;  // without a path: 4 s at the origin, every 0.1 s
+  for (int k = 0; ego_path.size() < 2 && k <= 40; ++k) standing_still.push_back({0.1 * k, 0.0, 0.0, 0.0});
+  const Route route = no_reaction_route(ego_path.size() >= 2 ? ego_path : standing_still,
+                                        std::max(ego_speed, 0.0), options_.lookahead_m);
+  const double horizon = std::max(route.timed.back().t, 1e-3);
+  const auto& o = options_;
+  const std::string name = data::to_string(box.object_class);
+  const Eigen::Vector2d center = box.center.head<2>();
+  const double distance = center.norm();
+  Finding finding{0.0, "no conflict with the ego path"};
+
+  if (box.object_class == data::ObjectClass::traffic_light) {
+    // Lights stand beside the road: only their state matters, never their footprint.
+    if (!box.affects_ego) return {box.id, 0.0, "traffic light that does not apply to the ego"};
+    const bool red = box.light_state == data::TrafficLightState::red;
+    const bool yellow = box.light_state == data::TrafficLightState::yellow;
+    if ((red || yellow) && center.x() > 0.0 && distance < o.stop_distance_m) {
+      const double nearness = 0.5 + 0.5 * (1.0 - distance / o.stop_distance_m);
+      keep_larger(finding, red ? nearness : 0.5 * nearness,
+                  format(red ? "red light ahead at %.1f m applies to the ego"
+                             : "yellow light ahead at %.1f m applies to the ego",
+                         distance));
+    } else if (!red && !yellow) {
+      finding.reason = std::string(data::to_string(box.light_state)) + " light";
+    }
+    return {box.id, finding.score, finding.reason};
+  }
+  if (box.object_class == data::ObjectClass::traffic_sign &&
+      box.type_id.find("stop") != std::string::npos && box.affects_ego && center.x() > 0.0 &&
+      distance < o.stop_distance_m) {
+    keep_larger(finding, 0.4 + 0.4 * (1.0 - distance / o.stop_distance_m),
+                format("stop sign ahead at %.1f m applies to the ego", distance));
+  }
+
+  const Eigen::Vector2d velocity = box.is_static ? Eigen::Vector2d::Zero() : box.velocity;
+  const double ego_half_length = 0.5 * o.ego_length;
+  const double ego_half_width = 0.5 * o.ego_width;
+
+  // Contact: the object's predicted footprint within the ego's at the same time.
+  for (const auto& pose : route.timed) {
+    const Eigen::Vector2d predicted = center + velocity * pose.t;
+    const Eigen::Vector2d local = rotate(predicted - Eigen::Vector2d(pose.x, pose.y), -pose.yaw);
+    const Eigen::Vector2d half = half_extents(box, pose.yaw);
+    if (std::abs(local.x()) <= ego_half_length + half.x() &&
+        std::abs(local.y()) <= ego_half_width + half.y() + o.lateral_margin_m) {
+      const double span = std::max(horizon - o.ttc_critical_s, 1e-3);
+      const double score =
+          pose.t <= o.ttc_critical_s ? 1.0 : 1.0 - 0.7 * (pose.t - o.ttc_critical_s) / span;
+      keep_larger(finding, score,
+                  format("%s on a collision course with the ego: contact in %.1f s, now %.1f m "
+                         "away",
+                         name.c_str(), pose.t, distance));
+      break;
+    }
+  }
+
+  const PathPosition where = locate(route.shape, center);
+  if (where.before_start) return {box.id, finding.score, finding.reason};
+  const Eigen::Vector2d half = half_extents(box, where.heading);
+  const double lateral = where.local.y();
+  const double gap = std::abs(lateral) - (ego_half_width + o.lateral_margin_m + half.y());
+  const double lateral_speed = rotate(velocity, -where.heading).y();
+  const bool approaching = lateral * lateral_speed < 0.0;
+
+  // Crossing pedestrians and cyclists, and vehicles moving into the path, before its end.
+  if (!where.beyond_end) {
+    const bool vulnerable = box.object_class == data::ObjectClass::pedestrian ||
+                            box.object_class == data::ObjectClass::cyclist;
+    const double threshold = vulnerable ? o.crossing_speed_mps : o.cut_in_speed_mps;
+    const bool moving_across = std::abs(lateral_speed) > threshold && (gap <= 0.0 || approaching);
+    if (moving_across && (vulnerable || box.object_class == data::ObjectClass::vehicle)) {
+      const double enter_time = gap <= 0.0 ? 0.0 : gap / std::abs(lateral_speed);
+      if (enter_time <= horizon) {
+        const double soon = 1.0 - enter_time / horizon;
+        const char* from = side_of(lateral);
+        if (vulnerable) {
+          keep_larger(finding, 0.6 + 0.4 * soon,
+                      format("%s crossing the ego path from the %s: enters the ego's corridor "
+                             "in %.1f s, %.1f m ahead",
+                             name.c_str(), from, enter_time, where.s));
+        } else if (gap > 0.0) {
+          const bool aligned = std::cos(box.yaw - where.heading) > std::cos(M_PI / 4);
+          keep_larger(finding, 0.5 + 0.5 * soon,
+                      format("vehicle %s from the %s: enters the ego lane in %.1f s, %.1f m ahead",
+                             aligned ? "cutting in" : "crossing into the ego path", from,
+                             enter_time, where.s));
+        }
+      }
+    }
+  }
+
+  // Proximity: anything close to the path ahead deserves some attention.
+  const double lateral_gap = std::max(0.0, std::abs(lateral) - ego_half_width - half.y());
+  const double proximity = 0.5 * std::exp(-lateral_gap * lateral_gap /
+                                          (2.0 * o.path_sigma_m * o.path_sigma_m)) *
+                           std::exp(-std::max(where.s, 0.0) / o.path_range_m);
+  keep_larger(finding, proximity,
+              lateral_gap > 0.0
+                  ? format("%s %.1f m beside the ego path, %.1f m ahead", name.c_str(),
+                           lateral_gap, where.s)
+                  : format("%s in the ego path %.1f m ahead", name.c_str(), where.s));
+  return {box.id, std::clamp(finding.score, 0.0, 1.0), finding.reason};
+}
+
+std::vector<FrameJudgement> RuleTeacher::judge(const std::vector<FrameContext>& frames) {
+  std::vector<FrameJudgement> judgements;
+  judgements.reserve(frames.size());
+  for (const auto& context : frames) {
+    FrameJudgement judgement;
+    judgement.clip = context.frame.clip;
+    judgement.frame = context.frame.index;
+    // The annotated ego box, when the frame has one, beats the configured default size.
+    RuleTeacherOptions options = options_;
+    if (context.frame.ego_size.x() > 0.0 && context.frame.ego_size.y() > 0.0) {
+      options.ego_length = context.frame.ego_size.x();
+      options.ego_width = context.frame.ego_size.y();
+    }
+    const RuleTeacher sized(options);
+    for (const auto& box : context.frame.boxes) {
+      judgement.objects.push_back(sized.assess(box, context.ego_path, context.frame.ego.speed));
+    }
+    judgements.push_back(std::move(judgement));
+  }
+  return judgements;
+}
+
+}  // namespace rsd::teacher

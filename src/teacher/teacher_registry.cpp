@@ -1,0 +1,48 @@
+#include "rsd/teacher/teacher_registry.h"
+
+#include <mutex>
+
+#include "rsd/config/config.h"
+#include "rsd/teacher/jsonl_teacher.h"
+#include "rsd/teacher/rule_teacher.h"
+#include "rsd/teacher/vlm_teacher.h"
+#include "rsd/util/error.h"
+
+namespace rsd::teacher {
+namespace {
+
+void register_builtin_teachers(TeacherRegistry& registry) {
+  registry.add("rule", [](const Config& config) -> std::unique_ptr<RiskTeacher> {
+    return std::make_unique<RuleTeacher>(rule_teacher_options_from(config));
+  });
+  registry.add("vlm", [](const Config& config) -> std::unique_ptr<RiskTeacher> {
+    return std::make_unique<VlmTeacher>(vlm_teacher_options_from(config));
+  });
+  registry.add("jsonl", [](const Config& config) -> std::unique_ptr<RiskTeacher> {
+    return std::make_unique<JsonlTeacher>(jsonl_teacher_options_from(config));
+  });
+}
+
+}  // namespace
+
+TeacherRegistry& teachers() {
+  static TeacherRegistry registry("risk teacher");
+  static std::once_flag builtins;
+  std::call_once(builtins, [] { register_builtin_teachers(registry); });
+  return registry;
+}
+
+std::unique_ptr<RiskTeacher> make_teacher(const Config& config) {
+  const auto type = config.get<std::string>("teacher.type");
+  if (!teachers().contains(type)) {
+    try {
+      teachers().create(type, config);  // throws the registry's message listing the known types
+    } catch (const ConfigError& e) {
+      throw ConfigError("config key 'teacher.type' (" + config.origin("teacher.type") +
+                        "): " + e.what());
+    }
+  }
+  return teachers().create(type, config);
+}
+
+}  // namespace rsd::teacher

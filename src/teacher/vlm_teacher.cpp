@@ -1,0 +1,206 @@
+#include "rsd/teacher/vlm_teacher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "answer_parser.h"
+#include "http_client.h"
+#include "rsd/util/error.h"
+#include "vlm_request.h"
+
+namespace rsd::teacher {
+namespace {
+
+constexpr std::size_t kExcerptLength = 300;
+
+std::string excerpt(const std::string& text) {
+  return text.size() <= kExcerptLength ? text : text.substr(0, kExcerptLength) + "...";
+}
+
+// The key must never reach a log or a cache, even when a server echoes request headers back.
+std::string redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "<redacted>");
+  }
+  return text;
+}
+
+// Statuses that no retry can fix and that would fail every frame alike.
+bool is_fatal_status(long status) {
+  return status == 400 || status == 401 || status == 403 || status == 404;
+}
+
+}  // namespace
+
+const std::string& default_vlm_system_prompt() {
+  static const std::string text =
+      "You are the risk assessor of an autonomous car. You look at its camera images and judge, "
+      "for each listed object, how much it threatens the car's safe driving in the next few "
+      "seconds. You answer with JSON only.";
+  return text;
+}
+
+const std::string& default_vlm_prompt_template() {
+  static const std::string text =
+      "The images are the ego car's cameras ({{cameras}}; {{image_size}} pixels). The ego drives "
+      "at {{ego_speed}} m/s; navigation command: {{command}}.\n"
+      "Candidate objects (id, class, camera, 2D box [x1, y1, x2, y2] in pixels of that image, "
+      "distance to the ego):\n"
+      "{{objects}}"
+      "For EVERY candidate give a risk score between 0 and 1: 1 = the ego must react now (for "
+      "example the object is entering or blocking its path, or a red light or stop sign applies "
+      "to it), 0.5 = the ego must watch it closely, 0 = irrelevant to the ego's driving. Give a "
+      "short causal reason (what the object does and why it matters to the ego).\n"
+      "Answer with JSON only, in exactly this form, most risky object first, using only the ids "
+      "listed above:\n"
+      "{\"objects\": [{\"id\": \"<id>\", \"score\": <number in [0, 1]>, \"reason\": \"<short "
+      "reason>\"}]}\n";
+  return text;
+}
+
+VlmTeacher::VlmTeacher(VlmTeacherOptions options) : options_(std::move(options)) {
+  if (options_.prompt_template.empty()) options_.prompt_template = default_vlm_prompt_template();
+  if (options_.system_prompt.empty()) options_.system_prompt = default_vlm_system_prompt();
+  RSD_CHECK(options_.concurrency >= 1, "teacher.vlm.concurrency must be >= 1");
+  RSD_CHECK(options_.retries >= 0, "teacher.vlm.retries must be >= 0");
+  RSD_CHECK(!options_.cameras.empty(), "teacher.vlm.cameras is empty");
+  if (!options_.api_key_env.empty()) {
+    if (const char* key = std::getenv(options_.api_key_env.c_str())) api_key_ = key;
+  }
+  spdlog::info("VLM teacher: {} at {} ({} requests in flight; API key from ${}: {})",
+               options_.model, options_.endpoint, options_.concurrency,
+               options_.api_key_env.empty() ? "-" : options_.api_key_env,
+               api_key_.empty() ? "not set, no Authorization header" : "set");
+}
+
+TeacherInfo VlmTeacher::info() const {
+  return {"vlm", options_.model,
+          detail::fnv1a_hex(options_.system_prompt + "\n---\n" + options_.prompt_template)};
+}
+
+FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
+  const data::Frame& frame = context.frame;
+  const auto candidates = detail::select_candidates(frame, options_);
+  FrameJudgement judgement;
+  judgement.clip = frame.clip;
+  judgement.frame = frame.index;
+  judgement.attempts = 0;
+  if (candidates.empty()) return judgement;  // nothing visible to judge: an empty, valid verdict
+
+  std::vector<std::pair<std::string, std::string>> images;
+  try {
+    for (const auto& name : options_.cameras) {
+      for (const auto& camera : frame.cameras) {
+        if (camera.name == name) images.emplace_back(name, detail::jpeg_data_url(camera));
+      }
+    }
+  } catch (const DataError& e) {
+    // One unreadable image fails its frame, not the run.
+    return FrameJudgement::failure(frame.clip, frame.index, e.what());
+  }
+  detail::HttpRequest request;
+  request.url = options_.endpoint;
+  request.body = detail::build_chat_request(
+                     options_, options_.system_prompt,
+                     detail::render_prompt(options_.prompt_template, frame, candidates,
+                                           options_.cameras),
+                     images)
+                     .dump();
+  if (!api_key_.empty()) request.headers.push_back("Authorization: Bearer " + api_key_);
+  request.timeout_s = options_.timeout_s;
+  request.max_response_bytes = options_.max_response_bytes;
+  std::set<std::string> candidate_ids;
+  for (const auto& candidate : candidates) candidate_ids.insert(candidate.box->id);
+
+  const std::string where = frame.clip + ":" + std::to_string(frame.index);
+  std::string last_error;
+  std::string last_answer;
+  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
+    if (attempt > 0) {
+      const double wait = options_.backoff_s * std::pow(2.0, attempt - 1);
+      spdlog::debug("VLM {}: attempt {} failed ({}); retrying in {:.2f} s", where, attempt,
+                    last_error, wait);
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    }
+    judgement.attempts = attempt + 1;
+    const detail::HttpResponse response = detail::http_post(request);
+    if (response.outcome != detail::HttpResponse::Outcome::ok) {
+      last_error = response.outcome == detail::HttpResponse::Outcome::timeout
+                       ? "timeout: " + response.error
+                       : response.error;
+      continue;
+    }
+    if (is_fatal_status(response.status)) {
+      throw Error("the VLM endpoint " + options_.endpoint + " answered HTTP " +
+                  std::to_string(response.status) + " (check teacher.vlm.endpoint, .model and " +
+                  "the API key in $" + options_.api_key_env + "): " +
+                  redact(excerpt(response.body), api_key_));
+    }
+    if (response.status != 200) {
+      last_error = "HTTP " + std::to_string(response.status) + ": " +
+                   redact(excerpt(response.body), api_key_);
+      continue;
+    }
+    try {
+      last_answer = detail::answer_content(response.body);
+      const auto objects = detail::parse_answer_objects(detail::extract_answer_json(last_answer));
+      auto resolved = detail::resolve_answer(objects, frame, options_.cameras.front(),
+                                             options_.match, detail::UnknownIds::reject,
+                                             &candidate_ids);
+      for (const auto& candidate : candidates) {
+        const bool ranked = std::any_of(resolved.objects.begin(), resolved.objects.end(),
+                                        [&](const ObjectRisk& r) { return r.object_id == candidate.box->id; });
+        if (!ranked) resolved.objects.push_back({candidate.box->id, 0.0, "not ranked by the teacher"});
+      }
+      judgement.objects = std::move(resolved.objects);
+      judgement.unmatched = std::move(resolved.unmatched);
+      return judgement;
+    } catch (const detail::InvalidAnswer& e) {
+      last_error = std::string("invalid answer: ") + e.what();
+    }
+  }
+  FrameJudgement failed =
+      FrameJudgement::failure(frame.clip, frame.index, redact(last_error, api_key_));
+  failed.attempts = judgement.attempts;
+  failed.answer_excerpt = redact(excerpt(last_answer), api_key_);
+  return failed;
+}
+
+std::vector<FrameJudgement> VlmTeacher::judge(const std::vector<FrameContext>& frames) {
+  std::vector<FrameJudgement> judgements(frames.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr first_error;
+  std::mutex error_mutex;
+  const auto work = [&] {
+    for (std::size_t i = next++; i < frames.size() && !stop; i = next++) {
+      try {
+        judgements[i] = judge_frame(frames[i]);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+        stop = true;
+      }
+    }
+  };
+  const auto workers = std::min<std::size_t>(static_cast<std::size_t>(options_.concurrency),
+                                             frames.size());
+  std::vector<std::thread> threads;
+  for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+  if (first_error) std::rethrow_exception(first_error);
+  return judgements;
+}
+
+}  // namespace rsd::teacher

@@ -1,0 +1,576 @@
+// The risk teacher area: the VLM teacher against a real local HTTP server, the rule teacher on
+// hand-built scenarios, imported answers, projection and matching, and the rasteriser.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include "rsd/config/config.h"
+#include "rsd/teacher/camera_projection.h"
+#include "rsd/teacher/ego_path.h"
+#include "rsd/teacher/jsonl_teacher.h"
+#include "rsd/teacher/matcher.h"
+#include "rsd/teacher/rasterizer.h"
+#include "rsd/teacher/rule_teacher.h"
+#include "rsd/teacher/teacher_registry.h"
+#include "rsd/teacher/vlm_teacher.h"
+#include "rsd/util/error.h"
+#include "support/http_test_server.h"
+#include "support/temp_dir.h"
+
+namespace rsd::teacher {
+namespace {
+
+using test::HttpExchange;
+using test::HttpReply;
+using test::HttpTestServer;
+
+// A 160x90 front camera looking along +x from (0.8, 0, 1.6), OpenCV axes: x right = ego -y,
+// y down = ego -z, z forward = ego +x.
+data::Camera front_camera(const std::string& image_path = "") {
+  data::Camera camera;
+  camera.name = "CAM_FRONT";
+  camera.folder = "rgb_front";
+  camera.width = 160;
+  camera.height = 90;
+  camera.intrinsics << 114.25, 0, 80, 0, 114.25, 45, 0, 0, 1;
+  camera.cam2ego << 0, 0, 1, 0.8,  //
+      -1, 0, 0, 0,                  //
+      0, -1, 0, 1.6,                //
+      0, 0, 0, 1;
+  camera.image_path = image_path;
+  return camera;
+}
+
+data::Box make_box(const std::string& id, data::ObjectClass object_class, double x, double y,
+                   Eigen::Vector2d velocity = Eigen::Vector2d::Zero(), double yaw = 0.0) {
+  data::Box box;
+  box.id = id;
+  box.object_class = object_class;
+  box.center = {x, y, 0.75};
+  box.size = object_class == data::ObjectClass::pedestrian ? Eigen::Vector3d(0.6, 0.6, 1.8)
+                                                           : Eigen::Vector3d(4.5, 1.9, 1.5);
+  box.velocity = velocity;
+  box.yaw = yaw;
+  return box;
+}
+
+// A P6 PPM (the VLM teacher re-encodes anything that is not a JPEG).
+std::string write_test_image(const test::TempDir& dir) {
+  std::string pixels(160 * 90 * 3, '\x60');
+  return dir.write("front.ppm", "P6\n160 90\n255\n" + pixels);
+}
+
+std::string base64_decode(const std::string& text) {
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int bits = 0;
+  uint32_t buffer = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    buffer = (buffer << 6) | static_cast<uint32_t>(alphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+// A chat-completions response whose assistant message is `content`.
+std::string chat_response(const std::string& content) {
+  return nlohmann::json{{"id", "chatcmpl-test"},
+                        {"object", "chat.completion"},
+                        {"model", "test-vlm"},
+                        {"choices",
+                         {{{"index", 0},
+                           {"message", {{"role", "assistant"}, {"content", content}}},
+                           {"finish_reason", "stop"}}}}}
+      .dump();
+}
+
+const char* const kGoodAnswer =
+    R"({"objects": [{"id": "102", "score": 0.9, "reason": "pedestrian stepping into the road"},
+                    {"id": "101", "score": 0.3, "reason": "lead car keeps its distance"}]})";
+
+class VlmTeacherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("RSD_TEST_VLM_KEY", "sk-test-secret-123", 1);
+    context_.frame.clip = "PedestrianCrossing_Town01_Route1_Weather1";
+    context_.frame.index = 7;
+    context_.frame.ego.speed = 6.0;
+    context_.frame.cameras = {front_camera(write_test_image(dir_))};
+    context_.frame.boxes = {make_box("101", data::ObjectClass::vehicle, 20.0, 0.0),
+                            make_box("102", data::ObjectClass::pedestrian, 12.0, 3.0),
+                            make_box("103", data::ObjectClass::vehicle, -15.0, 0.0)};
+  }
+  void TearDown() override { ::unsetenv("RSD_TEST_VLM_KEY"); }
+
+  VlmTeacherOptions options(const HttpTestServer& server) const {
+    VlmTeacherOptions o;
+    o.endpoint = server.url("/v1/chat/completions");
+    o.model = "test-vlm";
+    o.api_key_env = "RSD_TEST_VLM_KEY";
+    o.temperature = 0.2;
+    o.timeout_s = 5.0;
+    o.retries = 2;
+    o.backoff_s = 0.001;
+    o.concurrency = 2;
+    return o;
+  }
+
+  static double score_of(const FrameJudgement& judgement, const std::string& id) {
+    for (const auto& object : judgement.objects) {
+      if (object.object_id == id) return object.score;
+    }
+    return -1.0;
+  }
+
+  test::TempDir dir_;
+  FrameContext context_;
+};
+
+TEST_F(VlmTeacherTest, GoodAnswerAndTheRequestItAnswers) {
+  HttpTestServer server([](const HttpExchange&, int) { return HttpReply{200, chat_response(kGoodAnswer)}; });
+  VlmTeacher teacher(options(server));
+  const auto judgements = teacher.judge({context_});
+  ASSERT_EQ(judgements.size(), 1u);
+  const FrameJudgement& judgement = judgements[0];
+  ASSERT_TRUE(judgement.ok()) << judgement.error;
+  EXPECT_EQ(judgement.attempts, 1);
+  EXPECT_DOUBLE_EQ(score_of(judgement, "102"), 0.9);
+  EXPECT_DOUBLE_EQ(score_of(judgement, "101"), 0.3);
+  EXPECT_EQ(score_of(judgement, "103"), -1.0) << "the car behind is not in the front camera";
+  EXPECT_EQ(judgement.objects[0].reason, "pedestrian stepping into the road");
+
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const HttpExchange& request = requests[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/v1/chat/completions");
+  EXPECT_EQ(request.headers.at("authorization"), "Bearer sk-test-secret-123");
+  EXPECT_EQ(request.headers.at("content-type"), "application/json");
+  const auto body = nlohmann::json::parse(request.body);
+  EXPECT_EQ(body["model"], "test-vlm");
+  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.2);
+  ASSERT_EQ(body["messages"].size(), 2u);
+  EXPECT_EQ(body["messages"][0]["role"], "system");
+  EXPECT_EQ(body["messages"][1]["role"], "user");
+  std::string prompt;
+  std::string image_url;
+  for (const auto& part : body["messages"][1]["content"]) {
+    if (part["type"] == "text" && prompt.empty()) prompt = part["text"];
+    if (part["type"] == "image_url") image_url = part["image_url"]["url"];
+  }
+  EXPECT_NE(prompt.find("id \"101\": vehicle in CAM_FRONT, box ["), std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("id \"102\": pedestrian"), std::string::npos) << prompt;
+  EXPECT_EQ(prompt.find("\"103\""), std::string::npos) << "only visible objects are candidates";
+  EXPECT_NE(prompt.find("6.0 m/s"), std::string::npos);
+  const std::string prefix = "data:image/jpeg;base64,";
+  ASSERT_EQ(image_url.rfind(prefix, 0), 0u);
+  const std::string jpeg = base64_decode(image_url.substr(prefix.size()));
+  ASSERT_GT(jpeg.size(), 3u);
+  EXPECT_EQ(static_cast<unsigned char>(jpeg[0]), 0xFF);
+  EXPECT_EQ(static_cast<unsigned char>(jpeg[1]), 0xD8);
+  EXPECT_EQ(teacher.info().type, "vlm");
+  EXPECT_EQ(teacher.info().prompt_hash.size(), 16u);
+}
+
+TEST_F(VlmTeacherTest, FencedJsonInProseAndOmittedCandidates) {
+  const std::string content = "Sure. Looking at the scene:\n```json\n"
+                              R"({"objects": [{"id": 102, "score": 1, "reason": "crossing"}]})"
+                              "\n```\nThe car ahead is fine.";
+  HttpTestServer server([&](const HttpExchange&, int) { return HttpReply{200, chat_response(content)}; });
+  const FrameJudgement judgement = VlmTeacher(options(server)).judge_frame(context_);
+  ASSERT_TRUE(judgement.ok()) << judgement.error;
+  EXPECT_DOUBLE_EQ(score_of(judgement, "102"), 1.0);
+  EXPECT_DOUBLE_EQ(score_of(judgement, "101"), 0.0);
+  for (const auto& object : judgement.objects) {
+    if (object.object_id == "101") {
+      EXPECT_EQ(object.reason, "not ranked by the teacher");
+    }
+  }
+}
+
+TEST_F(VlmTeacherTest, GarbageFailsAfterTheRetriesNeverZero) {
+  HttpTestServer server([](const HttpExchange&, int) {
+    return HttpReply{200, chat_response("I cannot judge this image {really}.")};
+  });
+  const FrameJudgement judgement = VlmTeacher(options(server)).judge_frame(context_);
+  EXPECT_EQ(judgement.status, JudgementStatus::failed);
+  EXPECT_TRUE(judgement.objects.empty());
+  EXPECT_EQ(judgement.attempts, 3);
+  EXPECT_EQ(server.requests().size(), 3u);
+  EXPECT_NE(judgement.error.find("invalid answer: no JSON answer"), std::string::npos) << judgement.error;
+  EXPECT_NE(judgement.answer_excerpt.find("I cannot judge"), std::string::npos);
+
+  // An unreadable image fails its frame (without a request), not the run.
+  FrameContext missing = context_;
+  missing.frame.cameras[0].image_path = dir_.file("absent.jpg");
+  const FrameJudgement unreadable = VlmTeacher(options(server)).judge_frame(missing);
+  EXPECT_EQ(unreadable.status, JudgementStatus::failed);
+  EXPECT_NE(unreadable.error.find("absent.jpg"), std::string::npos) << unreadable.error;
+  EXPECT_EQ(server.requests().size(), 3u);
+}
+
+TEST_F(VlmTeacherTest, ServerErrorIsRetriedThenSucceeds) {
+  HttpTestServer server([](const HttpExchange&, int index) {
+    return index == 0 ? HttpReply{500, R"({"error": "overloaded"})"}
+                      : HttpReply{200, chat_response(kGoodAnswer)};
+  });
+  const FrameJudgement judgement = VlmTeacher(options(server)).judge_frame(context_);
+  ASSERT_TRUE(judgement.ok()) << judgement.error;
+  EXPECT_EQ(judgement.attempts, 2);
+  EXPECT_DOUBLE_EQ(score_of(judgement, "102"), 0.9);
+}
+
+TEST_F(VlmTeacherTest, TimeoutIsReportedAsFailure) {
+  HttpTestServer server([](const HttpExchange&, int) {
+    return HttpReply{200, chat_response(kGoodAnswer), /*delay_ms=*/2000};
+  });
+  VlmTeacherOptions o = options(server);
+  o.timeout_s = 0.2;
+  o.retries = 1;
+  const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+  EXPECT_EQ(judgement.status, JudgementStatus::failed);
+  EXPECT_EQ(judgement.attempts, 2);
+  EXPECT_NE(judgement.error.find("timeout"), std::string::npos) << judgement.error;
+}
+
+TEST_F(VlmTeacherTest, OversizedBodyIsRefused) {
+  const std::string huge = chat_response(std::string(kGoodAnswer) + std::string(8000, ' '));
+  HttpTestServer server([&](const HttpExchange&, int) { return HttpReply{200, huge}; });
+  VlmTeacherOptions o = options(server);
+  o.max_response_bytes = 4096;
+  o.retries = 0;
+  const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+  EXPECT_EQ(judgement.status, JudgementStatus::failed);
+  EXPECT_NE(judgement.error.find("larger than 4096 bytes"), std::string::npos) << judgement.error;
+}
+
+TEST_F(VlmTeacherTest, UnknownIdsAndOutOfRangeScoresAreInvalid) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"objects": [{"id": "999", "score": 0.5, "reason": "?"}]})", "id 999"},
+      {R"({"objects": [{"id": "103", "score": 0.5, "reason": "behind"}]})", "id 103"},
+      {R"({"objects": [{"id": "101", "score": 7, "reason": "0-10 scale"}]})", "outside [0, 1]"},
+      {R"({"objects": [{"id": "101", "score": 0.2}, {"id": "101", "score": 0.4}]})", "named twice"}};
+  for (const auto& [answer, expected] : cases) {
+    HttpTestServer server([&](const HttpExchange&, int) { return HttpReply{200, chat_response(answer)}; });
+    VlmTeacherOptions o = options(server);
+    o.retries = 0;
+    const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+    EXPECT_EQ(judgement.status, JudgementStatus::failed) << answer;
+    EXPECT_NE(judgement.error.find(expected), std::string::npos) << judgement.error;
+  }
+}
+
+TEST_F(VlmTeacherTest, RejectedKeyStopsTheRunWithoutLeakingIt) {
+  HttpTestServer server([](const HttpExchange& request, int) {
+    return HttpReply{401, R"({"error": "invalid key )" + request.headers.at("authorization") + "\"}"};
+  });
+  VlmTeacher teacher(options(server));
+  try {
+    teacher.judge({context_, context_});
+    FAIL() << "HTTP 401 must stop the run";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("HTTP 401"), std::string::npos) << message;
+    EXPECT_EQ(message.find("sk-test-secret-123"), std::string::npos) << message;
+  }
+}
+
+TEST_F(VlmTeacherTest, ConcurrencyBoundsRequestsInFlight) {
+  HttpTestServer server([](const HttpExchange&, int) {
+    return HttpReply{200, chat_response(kGoodAnswer), /*delay_ms=*/30};
+  });
+  std::vector<FrameContext> frames;
+  for (int i = 0; i < 6; ++i) {
+    frames.push_back(context_);
+    frames.back().frame.index = i;
+  }
+  const auto judgements = VlmTeacher(options(server)).judge(frames);
+  ASSERT_EQ(judgements.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_TRUE(judgements[i].ok());
+    EXPECT_EQ(judgements[i].frame, i) << "judgements come back in frame order";
+  }
+  EXPECT_LE(server.max_in_flight(), 2);
+  EXPECT_EQ(server.requests().size(), 6u);
+}
+
+TEST(TeacherRegistry, BuiltinsAndUnknownTypes) {
+  Config config = Config::defaults();
+  EXPECT_EQ(teachers().types(), (std::vector<std::string>{"jsonl", "rule", "vlm"}));
+  EXPECT_EQ(make_teacher(config)->info().type, "rule");
+  config.set("teacher.type", "oracle");
+  try {
+    make_teacher(config);
+    FAIL() << "an unknown teacher type must be refused";
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("teacher.type"), std::string::npos) << message;
+    EXPECT_NE(message.find("'oracle'"), std::string::npos) << message;
+    EXPECT_NE(message.find("jsonl, rule, vlm"), std::string::npos) << message;
+  }
+  EXPECT_THROW(teachers().add("rule", [](const Config&) { return std::unique_ptr<RiskTeacher>(); }),
+               Error);
+}
+
+// Frames of a clip in which the ego drives straight along x at `speed` m/s.
+std::vector<data::Frame> straight_drive(int frames, double speed) {
+  std::vector<data::Frame> clip(frames);
+  for (int k = 0; k < frames; ++k) {
+    clip[k].clip = "synthetic";
+    clip[k].index = k;
+    clip[k].ego.speed = speed;
+    clip[k].ego2world(0, 3) = 100.0 + speed * k / 10.0;
+    clip[k].ego2world(1, 3) = -50.0;
+  }
+  return clip;
+}
+
+const ObjectRisk& riskiest(const std::vector<ObjectRisk>& risks) {
+  return *std::max_element(risks.begin(), risks.end(),
+                           [](const auto& a, const auto& b) { return a.score < b.score; });
+}
+
+TEST(EgoPath, FollowingFramesThenExtrapolation) {
+  const auto frames = straight_drive(21, 8.0);  // 2 s recorded, 4 s asked
+  const auto path = ego_path(frames, 0, EgoPathOptions{});
+  ASSERT_EQ(path.size(), 41u);
+  EXPECT_NEAR(path[20].t, 2.0, 1e-9);
+  EXPECT_NEAR(path[20].x, 16.0, 1e-9);
+  EXPECT_NEAR(path[40].x, 32.0, 1e-9) << "continued with the last frame's speed";
+  EXPECT_NEAR(path[40].y, 0.0, 1e-9);
+
+  // A left turn at 1 rad/s, 5 m/s, extrapolated: a circle of radius 5.
+  const auto arc = extrapolate_ego_path({}, 5.0, 1.0, M_PI / 2, M_PI / 20);
+  EXPECT_NEAR(arc.back().x, 5.0, 1e-9);
+  EXPECT_NEAR(arc.back().y, 5.0, 1e-9);
+  EXPECT_NEAR(arc.back().yaw, M_PI / 2, 1e-9);
+}
+
+TEST(RuleTeacher, CrossingPedestrianRanksHighest) {
+  auto frames = straight_drive(41, 8.0);
+  frames[0].boxes = {
+      make_box("pedestrian", data::ObjectClass::pedestrian, 15.0, -4.0, {0.0, 1.5}),
+      make_box("parked", data::ObjectClass::vehicle, 20.0, 4.5),
+      make_box("lead", data::ObjectClass::vehicle, 25.0, 0.0, {8.0, 0.0}),
+      make_box("oncoming", data::ObjectClass::vehicle, 40.0, 3.5, {-8.0, 0.0}, M_PI),
+      make_box("behind", data::ObjectClass::vehicle, -12.0, 0.0, {8.0, 0.0})};
+  frames[0].boxes[1].is_static = true;
+  RuleTeacher teacher;
+  const auto judgements = teacher.judge({{frames[0], ego_path(frames, 0, EgoPathOptions{})}});
+  ASSERT_EQ(judgements.size(), 1u);
+  const auto& risks = judgements[0].objects;
+  ASSERT_EQ(risks.size(), 5u);
+  EXPECT_EQ(riskiest(risks).object_id, "pedestrian");
+  EXPECT_GT(riskiest(risks).score, 0.8);
+  EXPECT_NE(risks[0].reason.find("pedestrian"), std::string::npos) << risks[0].reason;
+  for (const auto& risk : risks) {
+    EXPECT_GE(risk.score, 0.0);
+    EXPECT_LE(risk.score, 1.0);
+    EXPECT_FALSE(risk.reason.empty());
+    if (risk.object_id != "pedestrian") {
+      EXPECT_LT(risk.score, 0.5) << risk.object_id << ": " << risk.reason;
+    }
+  }
+}
+
+TEST(RuleTeacher, CutInRanksHighestThenLightsAndSigns) {
+  auto frames = straight_drive(41, 10.0);
+  data::Box light = make_box("red_light", data::ObjectClass::traffic_light, 25.0, 5.0);
+  light.light_state = data::TrafficLightState::red;
+  light.affects_ego = true;
+  data::Box other_light = light;
+  other_light.id = "cross_light";
+  other_light.affects_ego = false;
+  data::Box stop = make_box("stop", data::ObjectClass::traffic_sign, 28.0, -5.0);
+  stop.type_id = "traffic.stop";
+  stop.affects_ego = true;
+  frames[0].boxes = {
+      make_box("cut_in", data::ObjectClass::vehicle, 8.0, 3.5, {10.0, -1.5}, -0.15),
+      make_box("slower_lead", data::ObjectClass::vehicle, 20.0, 0.0, {6.0, 0.0}),
+      make_box("parallel", data::ObjectClass::vehicle, 0.0, -3.5, {10.0, 0.0}),
+      make_box("walker", data::ObjectClass::pedestrian, 10.0, 7.0, {1.2, 0.0}),
+      light, other_light, stop};
+  RuleTeacher teacher;
+  const auto path = ego_path(frames, 0, EgoPathOptions{});
+  std::map<std::string, ObjectRisk> by_id;
+  for (const auto& box : frames[0].boxes) by_id[box.id] = teacher.assess(box, path, 10.0);
+  EXPECT_GT(by_id["cut_in"].score, 0.85);
+  EXPECT_NE(by_id["cut_in"].reason.find("cutting in from the left"), std::string::npos)
+      << by_id["cut_in"].reason;
+  EXPECT_NE(by_id["slower_lead"].reason.find("collision course"), std::string::npos);
+  EXPECT_GT(by_id["red_light"].score, 0.5);
+  EXPECT_NE(by_id["red_light"].reason.find("red light ahead"), std::string::npos);
+  EXPECT_EQ(by_id["cross_light"].score, 0.0);
+  EXPECT_GT(by_id["stop"].score, 0.4);
+  EXPECT_NE(by_id["stop"].reason.find("stop sign"), std::string::npos);
+  for (const auto& [id, risk] : by_id) {
+    if (id != "cut_in") {
+      EXPECT_LT(risk.score, by_id["cut_in"].score) << id << ": " << risk.reason;
+    }
+  }
+  EXPECT_LT(by_id["parallel"].score, by_id["red_light"].score);
+}
+
+TEST(CameraProjection, MatchesAnIndependentPinhole) {
+  const data::Camera camera = front_camera();
+  // p_cam = (-y, -(z - 1.6), x - 0.8): (20.8, -2, 0.6) -> (2, 1, 20).
+  const auto pixel = project_point({20.8, -2.0, 0.6}, camera);
+  ASSERT_TRUE(pixel.has_value());
+  EXPECT_NEAR(pixel->x(), 80.0 + 114.25 * 2.0 / 20.0, 1e-9);
+  EXPECT_NEAR(pixel->y(), 45.0 + 114.25 * 1.0 / 20.0, 1e-9);
+  EXPECT_FALSE(project_point({-5.0, 0.0, 1.0}, camera).has_value());
+
+  data::Box cube = make_box("cube", data::ObjectClass::vehicle, 20.8, 0.0);
+  cube.center.z() = 1.6;
+  cube.size = {2.0, 2.0, 2.0};
+  const auto box = project_box(cube, camera);
+  ASSERT_TRUE(box.has_value());
+  EXPECT_NEAR(box->x1, 80.0 - 114.25 / 19.0, 1e-9);  // nearest face at depth 19
+  EXPECT_NEAR(box->x2, 80.0 + 114.25 / 19.0, 1e-9);
+  EXPECT_NEAR(box->y1, 45.0 - 114.25 / 19.0, 1e-9);
+  EXPECT_NEAR(box->y2, 45.0 + 114.25 / 19.0, 1e-9);
+  // Straddling the camera: cut at the near plane, clipped to the whole image.
+  cube.center = {0.8, 0.0, 1.6};
+  cube.size = {4.0, 2.0, 2.0};
+  const auto straddling = project_box(cube, camera);
+  ASSERT_TRUE(straddling.has_value());
+  EXPECT_DOUBLE_EQ(straddling->area(), 160.0 * 90.0);
+  cube.center = {-10.0, 0.0, 1.6};
+  EXPECT_FALSE(project_box(cube, camera).has_value());
+}
+
+TEST(Matcher, GreedyBestFirstAndUnmatchedReported) {
+  const data::Camera camera = front_camera();
+  const std::vector<data::Box> boxes = {make_box("ahead", data::ObjectClass::vehicle, 20.8, 0.0),
+                                        make_box("right", data::ObjectClass::vehicle, 20.8, -5.0)};
+  const Box2D ahead = *project_box(boxes[0], camera);
+  const Box2D right = *project_box(boxes[1], camera);
+  Box2D shifted = ahead;
+  shifted.x1 += 1.0;
+  shifted.x2 += 1.0;
+  const std::vector<Box2D> queries = {right, shifted, ahead, {0.0, 0.0, 5.0, 5.0}};
+  const auto matches = match_boxes(queries, boxes, camera, MatchOptions{});
+  ASSERT_EQ(matches.size(), 4u);
+  EXPECT_EQ(matches[0].box_index, 1);
+  EXPECT_EQ(matches[2].box_index, 0) << "the exact box wins over the shifted one";
+  EXPECT_DOUBLE_EQ(matches[2].quality, 1.0);
+  EXPECT_EQ(matches[1].box_index, -1);
+  EXPECT_NE(matches[1].why.find("matched another object better"), std::string::npos);
+  EXPECT_EQ(matches[3].box_index, -1);
+  EXPECT_EQ(matches[3].why, "best IoU 0.00 < 0.30");
+
+  MatchOptions by_center;
+  by_center.method = MatchMethod::center;
+  by_center.center_threshold_px = 5.0;
+  const auto centre_matches = match_boxes({shifted}, boxes, camera, by_center);
+  EXPECT_EQ(centre_matches[0].box_index, 0);
+  EXPECT_DOUBLE_EQ(centre_matches[0].quality, 1.0);
+}
+
+TEST(JsonlTeacher, ImportsIdsAndBoxesAndReportsTheRest) {
+  test::TempDir dir;
+  data::Frame frame;
+  frame.clip = "clipA";
+  frame.index = 0;
+  frame.cameras = {front_camera()};
+  frame.boxes = {make_box("101", data::ObjectClass::vehicle, 20.8, 0.0),
+                 make_box("102", data::ObjectClass::vehicle, 20.8, -5.0)};
+  const Box2D right = *project_box(frame.boxes[1], front_camera());
+  const nlohmann::json line0 = {
+      {"clip", "clipA"},
+      {"frame", 0},
+      {"objects",
+       {{{"id", "101"}, {"score", 0.7}, {"reason", "brakes"}},
+        {{"box", {right.x1, right.y1, right.x2, right.y2}}, {"score", 0.4}, {"reason", "merging"}},
+        {{"id", "404"}, {"score", 0.9}, {"reason", "ghost"}},
+        {{"box", {0, 0, 4, 4}}, {"camera", "CAM_FRONT"}, {"score", 0.2}, {"reason", "sky"}}}}};
+  const std::string path = dir.write(
+      "answers.jsonl", line0.dump() + "\n\n" +
+                           R"({"clip": "clipA", "frame": 1, "objects": [{"id": "101", "score": 1.5}]})" +
+                           "\n");
+  JsonlTeacherOptions options;
+  options.path = path;
+  JsonlTeacher teacher(options);
+  EXPECT_EQ(teacher.size(), 2u);
+  EXPECT_EQ(teacher.info().model, "answers.jsonl");
+
+  std::vector<FrameContext> contexts(3);
+  for (int i = 0; i < 3; ++i) {
+    contexts[i].frame = frame;
+    contexts[i].frame.index = i;
+  }
+  const auto judgements = teacher.judge(contexts);
+  ASSERT_TRUE(judgements[0].ok()) << judgements[0].error;
+  ASSERT_EQ(judgements[0].objects.size(), 2u);
+  EXPECT_EQ(judgements[0].objects[0].object_id, "101");
+  EXPECT_EQ(judgements[0].objects[1].object_id, "102");
+  EXPECT_DOUBLE_EQ(judgements[0].objects[1].score, 0.4);
+  ASSERT_EQ(judgements[0].unmatched.size(), 2u);
+  EXPECT_EQ(judgements[0].unmatched[0].description, "id 404");
+  EXPECT_NE(judgements[0].unmatched[1].why.find("best IoU"), std::string::npos);
+  EXPECT_FALSE(judgements[1].ok());
+  EXPECT_NE(judgements[1].error.find(path + ":3: object 0: score 1.5 is outside [0, 1]"),
+            std::string::npos)
+      << judgements[1].error;
+  EXPECT_FALSE(judgements[2].ok());
+  EXPECT_NE(judgements[2].error.find("no answer"), std::string::npos);
+
+  options.path = dir.write("broken.jsonl", R"({"clip": "a", "frame": 0, "objects": []})"
+                                           "\n{not json\n");
+  try {
+    JsonlTeacher broken(options);
+    FAIL() << "a malformed line must fail the import";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find(options.path + ":2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Rasterizer, PeakAtTheBoxCentreEqualsTheScore) {
+  const GridSpec grid({-10.0, 10.0, 0.5}, {-10.0, 10.0, 0.5}, {-5.0, 3.0, 8.0});
+  EXPECT_NEAR(gaussian_radius(9.0, 3.8, 0.1), 2.455023426968029, 1e-12);  // CenterNet's formula
+  EXPECT_NEAR(gaussian_radius(40.0, 20.0, 0.1), 12.0, 1e-12);
+
+  RiskRasterizer rasterizer(grid, RasterizeOptions{});
+  EXPECT_EQ(rasterizer.radius_cells(20.0, 10.0), 12);
+  EXPECT_EQ(rasterizer.radius_cells(0.6, 0.6), 2) << "min_radius";
+  const data::Box car = make_box("car", data::ObjectClass::vehicle, 3.2, -2.1);
+  const data::Box near = make_box("near", data::ObjectClass::vehicle, 4.2, -2.1);
+  const data::Box outside = make_box("outside", data::ObjectClass::vehicle, 30.0, 0.0);
+  const torch::Tensor map = rasterizer.rasterize(
+      {car, near, outside}, {{"car", 0.8, ""}, {"near", 0.3, ""}, {"outside", 1.0, ""}});
+  ASSERT_EQ(map.sizes(), (std::vector<int64_t>{40, 40}));
+  const int64_t ix = 26, iy = 15;  // floor((3.2 + 10) / 0.5), floor((-2.1 + 10) / 0.5)
+  EXPECT_FLOAT_EQ(map[iy][ix].item<float>(), 0.8f);
+  EXPECT_FLOAT_EQ(map.max().item<float>(), 0.8f) << "combined by max, not summed";
+  EXPECT_EQ(map.argmax().item<int64_t>(), iy * 40 + ix);
+  const double sigma = (2.0 * 2 + 1.0) / 6.0;
+  EXPECT_NEAR(map[iy + 1][ix].item<float>(), 0.8 * std::exp(-1.0 / (2.0 * sigma * sigma)), 1e-6);
+  EXPECT_EQ(map[iy + 3][ix].item<float>(), 0.0f) << "drawn within the radius only";
+  EXPECT_NEAR(map[iy][ix + 2].item<float>(), std::max(0.3, 0.8 * std::exp(-4.0 / (2.0 * sigma * sigma))),
+              1e-6);
+
+  RasterizeOptions footprint;
+  footprint.mode = RasterizeMode::footprint;
+  data::Box aligned = make_box("aligned", data::ObjectClass::vehicle, 3.0, -2.0);
+  aligned.size = {4.0, 2.0, 1.5};
+  const torch::Tensor filled = RiskRasterizer(grid, footprint).rasterize({aligned}, {{"aligned", 0.6, ""}});
+  EXPECT_EQ((filled == 0.6f).sum().item<int64_t>(), 8 * 4);
+  aligned.yaw = M_PI / 2;
+  const torch::Tensor turned = RiskRasterizer(grid, footprint).rasterize({aligned}, {{"aligned", 0.6, ""}});
+  EXPECT_EQ((turned == 0.6f).sum().item<int64_t>(), 4 * 8);
+  EXPECT_FLOAT_EQ(turned[16][26].item<float>(), 0.6f);
+  EXPECT_THROW(rasterizer.rasterize({car}, {{"nobody", 0.5, ""}}), Error);
+}
+
+}  // namespace
+}  // namespace rsd::teacher
