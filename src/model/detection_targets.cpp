@@ -1,0 +1,118 @@
+#include "rsd/model/detection_targets.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "rsd/model/detection_head.h"
+#include "rsd/util/error.h"
+
+namespace rsd::model {
+namespace {
+
+// Max-composites a Gaussian of `radius` cells centred on (cx, cy) into heatmap[rows][cols].
+void draw_gaussian(torch::TensorAccessor<float, 2> heatmap, int64_t rows, int64_t cols, int64_t cx,
+                   int64_t cy, int64_t radius) {
+  const double sigma = static_cast<double>(2 * radius + 1) / 6.0;
+  for (int64_t dy = -radius; dy <= radius; ++dy) {
+    const int64_t y = cy + dy;
+    if (y < 0 || y >= rows) continue;
+    for (int64_t dx = -radius; dx <= radius; ++dx) {
+      const int64_t x = cx + dx;
+      if (x < 0 || x >= cols) continue;
+      const auto value = static_cast<float>(
+          std::exp(-static_cast<double>(dx * dx + dy * dy) / (2.0 * sigma * sigma)));
+      heatmap[y][x] = std::max(heatmap[y][x], value);
+    }
+  }
+}
+
+}  // namespace
+
+double gaussian_radius(double length, double width, double min_overlap) {
+  // The three cases of CornerNet's radius (a corner shifted inside, outside, or one each), with
+  // CenterPoint's arithmetic kept as is so that heatmaps match theirs.
+  const double h = length, w = width, o = min_overlap;
+  const double b1 = h + w;
+  const double c1 = w * h * (1.0 - o) / (1.0 + o);
+  const double r1 = (b1 + std::sqrt(b1 * b1 - 4.0 * c1)) / 2.0;
+  const double b2 = 2.0 * (h + w);
+  const double c2 = (1.0 - o) * w * h;
+  const double r2 = (b2 + std::sqrt(b2 * b2 - 16.0 * c2)) / 2.0;
+  const double a3 = 4.0 * o;
+  const double b3 = -2.0 * o * (h + w);
+  const double c3 = (o - 1.0) * w * h;
+  const double r3 = (b3 + std::sqrt(b3 * b3 - 4.0 * a3 * c3)) / 2.0;
+  return std::min({r1, r2, r3});
+}
+
+DetectionTargets build_detection_targets(const GtBoxes& boxes, int64_t num_classes,
+                                         const GridSpec& grid,
+                                         const DetectionTargetOptions& options) {
+  RSD_CHECK_GT(num_classes, 0, "detection classes");
+  RSD_CHECK(options.min_overlap > 0.0 && options.min_overlap < 1.0, "min_overlap ",
+            options.min_overlap, " must lie in (0, 1)");
+  RSD_CHECK_GE(options.min_radius, 0, "min_radius");
+  const GtBoxes cpu = boxes.to(torch::kCPU);
+  const int64_t batch = cpu.batch_size(), slots = cpu.max_boxes();
+  const int64_t rows = grid.ny(), cols = grid.nx();
+
+  DetectionTargets targets;
+  targets.heatmap = torch::zeros({batch, num_classes, rows, cols});
+  targets.indices = torch::zeros({batch, slots}, torch::kLong);
+  targets.regression = torch::zeros({batch, slots, box_code::kChannels});
+  targets.mask = torch::zeros({batch, slots}, torch::kBool);
+  auto heatmap = targets.heatmap.accessor<float, 4>();
+  auto indices = targets.indices.accessor<int64_t, 2>();
+  auto regression = targets.regression.accessor<float, 3>();
+  auto mask = targets.mask.accessor<bool, 2>();
+  // Named so that the accessors' tensors outlive them.
+  const torch::Tensor center_f = cpu.center.to(torch::kFloat);
+  const torch::Tensor size_f = cpu.size.to(torch::kFloat);
+  const torch::Tensor yaw_f = cpu.yaw.to(torch::kFloat);
+  const torch::Tensor velocity_f = cpu.velocity.to(torch::kFloat);
+  const torch::Tensor label_l = cpu.label.to(torch::kLong);
+  const torch::Tensor valid_b = cpu.valid.to(torch::kBool);
+  const auto center = center_f.accessor<float, 3>();
+  const auto size = size_f.accessor<float, 3>();
+  const auto yaw = yaw_f.accessor<float, 2>();
+  const auto velocity = velocity_f.accessor<float, 3>();
+  const auto label = label_l.accessor<int64_t, 2>();
+  const auto valid = valid_b.accessor<bool, 2>();
+
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t m = 0; m < slots; ++m) {
+      if (!valid[b][m]) continue;
+      const int64_t k = label[b][m];
+      RSD_CHECK(k >= 0 && k < num_classes, "box label ", k, " outside [0, ", num_classes, ")");
+      const int64_t ix = grid.x().cell_of(center[b][m][0]);
+      const int64_t iy = grid.y().cell_of(center[b][m][1]);
+      if (ix < 0 || iy < 0) continue;
+      const double length_cells = size[b][m][0] / grid.x().step;
+      const double width_cells = size[b][m][1] / grid.y().step;
+      const auto radius = std::max<int64_t>(
+          options.min_radius,
+          static_cast<int64_t>(gaussian_radius(length_cells, width_cells, options.min_overlap)));
+      draw_gaussian(heatmap[b][k], rows, cols, ix, iy, radius);
+      indices[b][m] = iy * cols + ix;
+      mask[b][m] = true;
+      auto code = regression[b][m];
+      code[box_code::kOffsetX] =
+          static_cast<float>((center[b][m][0] - grid.x().min) / grid.x().step - ix);
+      code[box_code::kOffsetY] =
+          static_cast<float>((center[b][m][1] - grid.y().min) / grid.y().step - iy);
+      code[box_code::kZ] = center[b][m][2];
+      for (int64_t s = 0; s < 3; ++s) {
+        code[box_code::kLogSize + s] = std::log(std::max(size[b][m][s], 1e-3f));
+      }
+      code[box_code::kSin] = std::sin(yaw[b][m]);
+      code[box_code::kCos] = std::cos(yaw[b][m]);
+      code[box_code::kVelocity] = velocity[b][m][0];
+      code[box_code::kVelocity + 1] = velocity[b][m][1];
+    }
+  }
+  const auto device = boxes.valid.device();
+  return {targets.heatmap.to(device), targets.indices.to(device), targets.regression.to(device),
+          targets.mask.to(device)};
+}
+
+}  // namespace rsd::model
