@@ -11,7 +11,7 @@ bash "$root/scripts/setup.sh"
 
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
+cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DRSD_BUILD_TESTS=ON
 cmake --build "$build" --parallel "$jobs"
 built=$(date +%s)
 

@@ -110,7 +110,7 @@ std::string CheckpointManager::save(const TrainingProgress& progress, const torc
   archive.write("format_version", c10::IValue(kFormatVersion));
   archive.write("step", c10::IValue(progress.step));
   archive.write("epoch", c10::IValue(progress.epoch));
-  archive.write("batch_in_epoch", c10::IValue(progress.batch_in_epoch));
+  archive.write("samples_in_epoch", c10::IValue(progress.samples_in_epoch));
   archive.write("best_metric", c10::IValue(progress.best_metric));
   archive.write("bad_steps", c10::IValue(progress.bad_steps));
   archive.write("config_yaml", c10::IValue(progress.config_yaml));
@@ -160,8 +160,8 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
     progress.step = value.toInt();
     archive.read("epoch", value);
     progress.epoch = value.toInt();
-    archive.read("batch_in_epoch", value);
-    progress.batch_in_epoch = value.toInt();
+    archive.read("samples_in_epoch", value);
+    progress.samples_in_epoch = value.toInt();
     archive.read("best_metric", value);
     progress.best_metric = value.toDouble();
     archive.read("bad_steps", value);

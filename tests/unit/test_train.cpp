@@ -111,7 +111,7 @@ TEST(Checkpoint, ResumedRunEndsWithTheUninterruptedRunsWeights) {
   TrainingProgress progress;
   progress.step = 3;
   progress.epoch = 1;
-  progress.batch_in_epoch = 2;
+  progress.samples_in_epoch = 2;
   progress.config_yaml = "train:\n  steps: 7\n";
   manager.save(progress, *interrupted.model, interrupted.optimizer, /*is_best=*/true);
   torch::rand({100});  // the killed process moved on before dying
@@ -122,7 +122,7 @@ TEST(Checkpoint, ResumedRunEndsWithTheUninterruptedRunsWeights) {
   ASSERT_TRUE(restored.has_value());
   EXPECT_EQ(restored->step, 3);
   EXPECT_EQ(restored->epoch, 1);
-  EXPECT_EQ(restored->batch_in_epoch, 2);
+  EXPECT_EQ(restored->samples_in_epoch, 2);
   EXPECT_EQ(restored->config_yaml, progress.config_yaml);
   train_steps(resumed.model, resumed.optimizer, 3, 4);
 

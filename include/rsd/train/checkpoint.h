@@ -18,7 +18,7 @@ namespace rsd::train {
 struct TrainingProgress {
   int64_t step = 0;            // optimiser steps completed
   int64_t epoch = 0;           // data position: the epoch being read ...
-  int64_t batch_in_epoch = 0;  // ... and the batches of it already consumed
+  int64_t samples_in_epoch = 0;  // ... and the samples of it already consumed by all ranks together
   double best_metric = std::numeric_limits<double>::infinity();  // lower is better
   int64_t bad_steps = 0;       // consecutive steps skipped for a non-finite loss
   std::string config_yaml;     // the resolved config of the run

@@ -1,0 +1,32 @@
+#include "rsd/train/data_sources.h"
+
+#include <string>
+
+#include "rsd/config/config.h"
+#include "rsd/data/dataset.h"
+#include "rsd/teacher/risk_cache_reader.h"
+#include "rsd/util/logging.h"
+
+namespace rsd::train {
+
+std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& config,
+                                                               const GridSpec& grid) {
+  if (!config.has_value("data.risk_cache")) return nullptr;
+  return std::make_shared<teacher::RiskCacheReader>(config.get<std::string>("data.risk_cache"),
+                                                    grid);
+}
+
+std::shared_ptr<data::Loader> make_loader(const Config& config, data::Split split, bool training,
+                                          int64_t rank, int64_t world_size,
+                                          std::shared_ptr<const data::RiskTargetSource> risk) {
+  auto dataset = std::make_shared<data::Bench2DriveDataset>(
+      data::dataset_options_from(config, split, training), std::move(risk));
+  data::LoaderOptions options = data::loader_options_from(config, training);
+  options.rank = rank;
+  options.world_size = world_size;
+  logging::info(std::string(data::to_string(split)) + " split: " + std::to_string(dataset->size()) +
+                " samples");
+  return std::make_shared<data::Loader>(dataset, options);
+}
+
+}  // namespace rsd::train

@@ -1,0 +1,81 @@
+#include "rsd/train/e2e_loss.h"
+
+#include "rsd/config/config.h"
+#include "rsd/model/gt_boxes.h"
+#include "rsd/model/model_options.h"
+
+namespace rsd::train {
+
+E2ELossOptions e2e_loss_options_from(const Config& config) {
+  E2ELossOptions options(GridSpec::from_config(config));
+  const Config weights = config.section("train.loss_weights");
+  options.weights.detection = weights.get<double>("detection");
+  options.weights.planning = weights.get<double>("planning");
+  options.weights.risk = weights.get<double>("risk");
+  options.weights.collision = weights.get<double>("collision");
+  options.detection_targets = model::detection_target_options_from(config);
+  options.detection = model::detection_loss_options_from(config);
+  options.collision = model::collision_loss_options_from(config);
+  options.risk = model::risk_loss_options_from(config);
+  for (const auto& name : config.get<std::vector<std::string>>("model.detection_head.classes")) {
+    bool known = false;
+    for (int c = 0; c < data::kNumObjectClasses; ++c) {
+      if (name == data::to_string(static_cast<data::ObjectClass>(c))) {
+        options.detection_classes.push_back(static_cast<data::ObjectClass>(c));
+        known = true;
+      }
+    }
+    if (!known) throw ConfigError("model.detection_head.classes: unknown class '" + name + "'");
+  }
+  return options;
+}
+
+E2ELoss::E2ELoss(E2ELossOptions options)
+    : options_(std::move(options)), risk_loss_(options_.risk) {}
+
+LossTerms E2ELoss::operator()(const model::E2EOutput& output, const data::Batch& batch) const {
+  LossTerms result;
+  const torch::Device device = output.waypoints.device();
+  torch::Tensor total = torch::zeros({}, output.waypoints.options());
+  auto add = [&](const std::string& name, const torch::Tensor& value, double weight) {
+    result.terms.emplace_back(name, value);
+    total = total + weight * value;
+  };
+
+  const bool needs_boxes = output.detection.heatmap.defined() || options_.collision.has_value();
+  std::optional<model::GtBoxes> boxes;
+  if (needs_boxes) {
+    boxes = model::gt_boxes_from(batch.boxes, batch.box_classes, batch.box_mask,
+                                 options_.detection_classes)
+                .to(device);
+  }
+  if (output.detection.heatmap.defined()) {
+    const auto targets = model::build_detection_targets(
+        *boxes, static_cast<int64_t>(options_.detection_classes.size()), options_.grid,
+        options_.detection_targets);
+    const auto detection = model::detection_loss(output.detection, targets, options_.detection);
+    result.terms.emplace_back("loss_heatmap", detection.heatmap);
+    result.terms.emplace_back("loss_box", detection.regression);
+    add("loss_detection", detection.total, options_.weights.detection);
+  }
+
+  const torch::Tensor future = batch.future_waypoints.to(device);
+  const torch::Tensor future_mask = batch.future_mask.to(device);
+  add("loss_planning", model::planning_l1_loss(output.waypoints, future, future_mask),
+      options_.weights.planning);
+  if (options_.collision) {
+    add("loss_collision",
+        model::collision_loss(output.waypoints, *boxes, future_mask, *options_.collision),
+        options_.weights.collision);
+  }
+  if (output.risk_logits.defined()) {
+    add("loss_risk",
+        risk_loss_->forward(output.risk_logits, batch.risk_target.to(device),
+                            batch.risk_mask.to(device)),
+        options_.weights.risk);
+  }
+  result.total = total;
+  return result;
+}
+
+}  // namespace rsd::train

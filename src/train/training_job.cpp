@@ -1,0 +1,64 @@
+#include "rsd/train/training_job.h"
+
+#include <thread>
+
+#include "rsd/config/config.h"
+#include "rsd/config/run_options.h"
+#include "rsd/data/dataset.h"
+#include "rsd/dist/dist_options.h"
+#include "rsd/train/data_sources.h"
+#include "rsd/util/error.h"
+#include "rsd/util/logging.h"
+#include "rsd/util/run_directory.h"
+
+namespace rsd::train {
+
+TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
+  RunOptions run = run_options_from(config);
+  const dist::DistOptions dist = dist::dist_options_from(config);
+  if (dist.distributed() && run.name.empty()) {
+    throw ConfigError("a data-parallel run needs run.name so that every rank names the same run "
+                      "(rsd_train --nproc sets it)");
+  }
+  const int threads = apply_run_options(run, dist.rank);
+
+  std::string run_dir;
+  if (dist.rank == 0) {
+    run_dir = start_run_directory(config, run, job.config_path, job.resume).path();
+  } else {
+    logging::setup({run.log_level, "", dist.rank, true});
+    run_dir = run.root + "/" + run.name;
+  }
+  logging::info("intra-op threads: " + std::to_string(threads) + ", ranks: " +
+                std::to_string(dist.world_size));
+  if (job.dry_run) return {};
+
+  auto communicator = std::make_shared<dist::Communicator>(dist);
+  const GridSpec grid = GridSpec::from_config(config);
+  std::shared_ptr<const data::RiskTargetSource> risk = risk_source_from(config, grid);
+  if (!risk && config.get<bool>("model.risk_head.enabled")) {
+    logging::warn("model.risk_head.enabled but data.risk_cache is null: no frame has a risk target, "
+                  "so the RiskHead learns nothing");
+  }
+  const bool has_split = config.has_value("data.split_file");
+  auto train_loader = make_loader(config, has_split ? data::Split::train : data::Split::all, true,
+                                  dist.rank, dist.world_size, risk);
+  std::shared_ptr<data::Loader> val_loader;
+  if (has_split) {
+    val_loader = make_loader(config, data::Split::val, false, dist.rank, dist.world_size, risk);
+  } else {
+    logging::info("data.split_file is null: every clip trains, no validation");
+  }
+
+  model::E2EModel model(model::e2e_model_options_from(config));
+  Trainer trainer(trainer_options_from(config), model, E2ELoss(e2e_loss_options_from(config)),
+                  train_loader, val_loader, communicator, run_dir,
+                  config.to_yaml());
+  const TrainSummary summary = trainer.run(job.resume);
+  logging::info("trained " + std::to_string(summary.step) + " steps; last loss " +
+                std::to_string(summary.last_loss) +
+                (summary.last_checkpoint.empty() ? "" : "; checkpoint " + summary.last_checkpoint));
+  return summary;
+}
+
+}  // namespace rsd::train
