@@ -1,7 +1,11 @@
 // rsd_eval: open-loop planning, perception and risk metrics on Bench2Drive splits.
+//   rsd_eval --config X --checkpoint C [--split val] [--out DIR] [--set k=v ...]
+//   rsd_eval --compare DIR_A DIR_B [--out FILE]
 #include <iostream>
 
 #include "common/app.h"
+#include "rsd/eval/eval_job.h"
+#include "rsd/eval/report.h"
 #include "rsd/util/error.h"
 
 int main(int argc, char** argv) {
@@ -10,27 +14,46 @@ int main(int argc, char** argv) {
   rsd::app::describe(app);
   rsd::app::ConfigFlags flags;
   std::string checkpoint;
-  std::string split = "val";
+  std::string split;
   std::string out;
   std::vector<std::string> compare;
   rsd::app::add_config_flags(app, flags, /*config_required=*/false);
   app.add_option("--checkpoint", checkpoint, "checkpoint file to evaluate");
-  app.add_option("--split", split, "split to evaluate: train or val")->check(CLI::IsMember({"train", "val"}));
-  app.add_option("--out", out, "output folder for metrics.json, report.md and pictures");
+  app.add_option("--split", split, "split to evaluate: train, val or all (default: eval.split)")
+      ->check(CLI::IsMember({"train", "val", "all"}));
+  app.add_option("--out", out,
+                 "output folder for metrics.json, report.md and pictures (default: "
+                 "runs/<name>/eval/<split> beside the checkpoints); with --compare, the table file "
+                 "(default: standard output)");
   app.add_option("--compare", compare, "write a side-by-side table of two evaluation folders")
       ->expected(2);
 
   return rsd::app::run(app, argc, argv, [&]() -> int {
-    if (compare.empty() && flags.config.empty()) {
+    if (!compare.empty()) {
+      if (!flags.config.empty() || !checkpoint.empty()) {
+        throw rsd::ConfigError(
+            "--compare takes two evaluation folders and no --config/--checkpoint");
+      }
+      const std::string table = rsd::eval::compare_reports(compare[0], compare[1], out);
+      if (out.empty()) {
+        std::cout << table;
+      } else {
+        std::cout << "comparison written to " << out << "\n";
+      }
+      return 0;
+    }
+    if (flags.config.empty()) {
       throw rsd::ConfigError("--config is required (or --compare DIR_A DIR_B)");
     }
-    if (!flags.config.empty()) {
-      auto loaded = rsd::app::load_config(flags);
-      if (flags.print_config) {
-        std::cout << loaded.config.to_yaml();
-        return 0;
-      }
+    auto loaded = rsd::app::load_config(flags);
+    if (flags.print_config) {
+      std::cout << loaded.config.to_yaml();
+      return 0;
     }
-    throw rsd::Error("evaluation is not part of this build yet; rsd_eval supports --print-config");
+    if (checkpoint.empty()) throw rsd::ConfigError("--checkpoint is required to evaluate");
+    const rsd::eval::EvalSummary summary =
+        rsd::eval::run_evaluation(loaded.config, {checkpoint, split, out});
+    std::cout << "report: " << summary.report_path << "\n";
+    return 0;
   });
 }
