@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole job through the apps, as scripts/demo.sh runs it but tiny: synthetic clips ->
+# inspect -> rule-teacher risk cache -> train (interrupted, then resumed) -> two processes ->
+# evaluation. Checks each stage's outputs.
+# Usage: test_pipeline.sh BIN_DIR
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat > "$work/tiny.yaml" <<YAML
+run: {root: $work/runs, progress: false, num_threads: 1}
+data:
+  root: $work/clips
+  split_file: $work/clips/train_val_split.json
+  risk_cache: $work/risk
+  image: {height: 64, width: 176}
+  grid: {x: [-16.0, 16.0, 1.0], y: [-16.0, 16.0, 1.0], z: [-5.0, 3.0, 8.0]}
+  loader: {batch_size: 2, workers: 1}
+teacher: {output: $work/risk}
+model:
+  image_encoder: {depth: 18, width: 8, out_channels: 16}
+  lift: {depth_bins: [1.0, 33.0, 2.0], context_channels: 8}
+  bev_encoder: {channels: 16, blocks: [1, 1], out_channels: 16}
+  detection_head: {hidden: 16}
+  planning_head: {hidden: 32, heads: 4}
+  risk_head: {hidden: 16}
+train: {steps: 4, warmup_steps: 1, val_every: 4, val_batches: 2, checkpoint_every: 2, log_every: 1}
+eval: {pictures: 2}
+YAML
+
+echo "== synth"
+"$bin/rsd_data" synth --out "$work/clips" --clips 3 --frames 24 --seed 3 --width 320 --height 180 \
+  --no-progress > "$work/synth.log"
+[ -f "$work/clips/train_val_split.json" ] || fail "no split file"
+"$bin/rsd_data" inspect --root "$work/clips" --json --fail-on-problems > "$work/inspect.json" \
+  || fail "inspect found problems: $(head -c 2000 "$work/inspect.json")"
+
+echo "== risk cache"
+"$bin/rsd_cache_risk" --config "$work/tiny.yaml" --no-progress
+[ "$(ls "$work/risk" | grep -c '\.rsdrisk$')" -eq 3 ] || fail "expected 3 clip caches in $work/risk: $(ls "$work/risk")"
+
+echo "== train 2 steps, then resume to 4"
+"$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=tiny --set train.stop_after=2
+[ -f "$work/runs/tiny/checkpoints/step_2.pt" ] || fail "no step_2.pt after the interrupted run"
+"$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=tiny --resume
+[ -f "$work/runs/tiny/checkpoints/step_4.pt" ] || fail "no step_4.pt after resuming"
+grep -q '"mode":"val"' "$work/runs/tiny/metrics.jsonl" || fail "no validation line in metrics.jsonl"
+[ "$(grep -c '"mode":"train"' "$work/runs/tiny/metrics.jsonl")" -eq 4 ] || fail "expected 4 train lines"
+
+echo "== two processes"
+"$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=ddp --set train.steps=2 --nproc 2
+[ -f "$work/runs/ddp/checkpoints/step_2.pt" ] || fail "the 2-process run wrote no checkpoint"
+
+echo "== evaluate"
+"$bin/rsd_eval" --config "$work/tiny.yaml" --checkpoint "$work/runs/tiny/checkpoints/step_4.pt" \
+  --split val --out "$work/eval"
+[ -f "$work/eval/metrics.json" ] || fail "no metrics.json"
+[ -f "$work/eval/report.md" ] || fail "no report.md"
+ls "$work/eval" | grep -q '\.png$' || ls "$work/eval"/*/ | grep -q '\.png$' || fail "no pictures"
+echo "pipeline passed"
