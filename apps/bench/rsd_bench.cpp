@@ -5,6 +5,8 @@
 
 #include "bench/bench_harness.h"
 #include "bench/copy_bandwidth.h"
+#include "bench/ddp_bench.h"
+#include "bench/voxel_pool_bench.h"
 #include "common/app.h"
 #include "rsd/config/run_options.h"
 
@@ -22,6 +24,20 @@ int main(int argc, char** argv) {
   copy->add_option("--mb", copy_mb, "buffer size in MiB (well above the last-level cache)")
       ->check(CLI::PositiveNumber);
 
+  auto* voxel_pool = app.add_subcommand(
+      "voxel-pool", "voxel pooling against the naive and LSS cumsum baselines (configs A, B)");
+  voxel_pool->fallthrough();  // --json, --threads, --repetitions may follow the subcommand
+  rsd::bench::VoxelPoolBenchOptions voxel_pool_options;
+  rsd::bench::add_voxel_pool_flags(*voxel_pool, voxel_pool_options);
+
+  auto* ddp = app.add_subcommand(
+      "ddp", "data-parallel training throughput with 1, 2, ... local processes, all-reduce time");
+  ddp->fallthrough();
+  auto* ddp_worker = app.add_subcommand("ddp-worker", "one rank of an `rsd_bench ddp` job");
+  ddp_worker->group("");  // internal: started by `rsd_bench ddp`
+  rsd::bench::DdpBenchOptions ddp_options;
+  rsd::bench::add_ddp_flags(*ddp, *ddp_worker, ddp_options);
+
   return rsd::app::run(app, argc, argv, [&]() -> int {
     at::set_num_threads(rsd::resolve_num_threads(settings.threads));
     if (copy->parsed()) {
@@ -37,6 +53,9 @@ int main(int argc, char** argv) {
                           {"parallel_copy_GBps", parallel / 1e9},
                           {"best_copy_GBps", std::max(single, parallel) / 1e9}});
     }
+    if (ddp->parsed()) return rsd::bench::run_ddp_bench(settings, ddp_options);
+    if (ddp_worker->parsed()) return rsd::bench::run_ddp_worker(ddp_options);
+    if (voxel_pool->parsed()) return rsd::bench::run_voxel_pool_bench(settings, voxel_pool_options);
     return 0;
   });
 }

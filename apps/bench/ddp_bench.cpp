@@ -1,0 +1,219 @@
+#include "bench/ddp_bench.h"
+
+#include <ATen/Parallel.h>
+#include <torch/optim/adamw.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "rsd/config/config.h"
+#include "rsd/config/run_options.h"
+#include "rsd/data/batch.h"
+#include "rsd/dist/communicator.h"
+#include "rsd/dist/dist_options.h"
+#include "rsd/dist/gradient_sync.h"
+#include "rsd/dist/launcher.h"
+#include "rsd/model/e2e_model.h"
+#include "rsd/train/e2e_loss.h"
+#include "rsd/util/error.h"
+
+namespace rsd::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The model of configs/synth_tiny.yaml (what scripts/demo.sh trains), on 6 cameras at 128 x 352.
+Config bench_model_config() {
+  return Config::parse(R"(
+data:
+  image: {height: 128, width: 352}
+  grid: {x: [-24.0, 24.0, 0.75], y: [-24.0, 24.0, 0.75], z: [-5.0, 3.0, 8.0]}
+model:
+  image_encoder: {depth: 18, width: 16, out_channels: 48}
+  lift: {depth_bins: [1.0, 41.0, 1.0], context_channels: 32}
+  bev_encoder: {channels: 32, blocks: [1, 1], out_channels: 48}
+  detection_head: {hidden: 32}
+  planning_head: {hidden: 64, heads: 4}
+  risk_head: {hidden: 32}
+)", "<rsd_bench ddp model>");
+}
+
+// A batch of the Bench2Drive rig (6 cameras around the ego) with random images and targets:
+// data loading is not what this benchmark measures.
+data::Batch random_batch(const Config& config, int64_t batch, uint64_t seed) {
+  torch::manual_seed(seed);
+  const int64_t cameras = 6, height = config.get<int64_t>("data.image.height"),
+                width = config.get<int64_t>("data.image.width");
+  const GridSpec grid = GridSpec::from_config(config);
+  data::Batch b;
+  for (int64_t i = 0; i < batch; ++i) {
+    b.clips.push_back("bench");
+    b.frames.push_back(i);
+    b.box_ids.emplace_back();
+  }
+  b.images = torch::randn({batch, cameras, 3, height, width});
+  const double focal = width / 2.0;  // a 90-degree horizontal field of view
+  b.intrinsics = torch::tensor({focal, 0.0, width / 2.0, 0.0, focal, height / 2.0, 0.0, 0.0, 1.0},
+                               torch::kFloat)
+                     .view({1, 1, 3, 3})
+                     .repeat({batch, cameras, 1, 1});
+  b.img_aug = torch::eye(3).repeat({batch, cameras, 1, 1});
+  std::vector<torch::Tensor> poses;
+  for (int64_t n = 0; n < cameras; ++n) {
+    const double yaw = 2.0 * M_PI * static_cast<double>(n) / cameras;
+    const float c = static_cast<float>(std::cos(yaw)), s = static_cast<float>(std::sin(yaw));
+    // Columns: the ego-frame directions of the camera's x (right), y (down) and z (optical) axes.
+    poses.push_back(torch::tensor({s, 0.0f, c, 0.0f,    //
+                                   -c, 0.0f, s, 0.0f,   //
+                                   0.0f, -1.0f, 0.0f, 1.6f,  //
+                                   0.0f, 0.0f, 0.0f, 1.0f})
+                        .view({4, 4}));
+  }
+  b.cam2ego = torch::stack(poses).unsqueeze(0).repeat({batch, 1, 1, 1});
+  b.bev_aug = torch::eye(4).repeat({batch, 1, 1});
+  b.ego_status = torch::randn({batch, data::kEgoStatusDim});
+  b.command = torch::randint(0, 6, {batch}, torch::kLong);
+  b.future_waypoints = torch::randn({batch, 6, 2}).cumsum(1);
+  b.future_mask = torch::ones({batch, 6}, torch::kBool);
+  b.past_waypoints = torch::zeros({batch, 4, 2});
+  b.past_mask = torch::ones({batch, 4}, torch::kBool);
+  b.boxes = torch::zeros({batch, 4, data::kBoxDim});
+  b.boxes.narrow(2, 0, 2).uniform_(-20.0, 20.0);
+  b.boxes.select(2, data::kBoxLength).fill_(4.5);
+  b.boxes.select(2, data::kBoxWidth).fill_(2.0);
+  b.boxes.select(2, data::kBoxHeight).fill_(1.5);
+  b.box_classes = torch::zeros({batch, 4}, torch::kLong);
+  b.box_mask = torch::ones({batch, 4}, torch::kBool);
+  b.risk_target = torch::rand({batch, 1, grid.ny(), grid.nx()});
+  b.risk_mask = torch::ones({batch}, torch::kBool);
+  return b;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0.0 : values[values.size() / 2];
+}
+
+}  // namespace
+
+void add_ddp_flags(CLI::App& command, CLI::App& worker, DdpBenchOptions& options) {
+  command.add_option("--processes", options.processes, "world sizes to measure")
+      ->delimiter(',')
+      ->capture_default_str();
+  for (CLI::App* app : {&command, &worker}) {
+    app->add_option("--steps", options.steps, "timed steps per job")->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app->add_option("--batch", options.batch, "samples per process per step")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+  }
+  worker.add_option("--output", options.worker_output, "rank 0 writes its times here")->required();
+}
+
+int run_ddp_worker(const DdpBenchOptions& options) {
+  const dist::DistOptions dist_options = dist::with_environment(dist::DistOptions{});
+  auto communicator = std::make_shared<dist::Communicator>(dist_options);
+  const Config config = bench_model_config();
+  torch::manual_seed(0);
+  model::E2EModel model(model::e2e_model_options_from(config));
+  train::E2ELoss loss(train::e2e_loss_options_from(config));
+  dist::broadcast_module(*communicator, *model);
+  std::vector<torch::Tensor> parameters = model->parameters();
+  torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(1e-4));
+  std::unique_ptr<dist::GradientSynchronizer> sync;
+  if (communicator->world_size() > 1) {
+    sync = std::make_unique<dist::GradientSynchronizer>(communicator, parameters,
+                                                        dist_options.bucket_mb);
+  }
+  const data::Batch batch = random_batch(config, options.batch, 100 + communicator->rank());
+
+  int64_t gradient_bytes = 0;
+  for (const auto& p : parameters) gradient_bytes += p.numel() * p.element_size();
+  std::vector<double> step_s, wait_s, all_reduce_s;
+  const int64_t warmup = 2;
+  for (int64_t step = 0; step < warmup + options.steps; ++step) {
+    communicator->barrier();
+    const auto start = Clock::now();
+    optimizer.zero_grad();
+    if (sync) sync->arm();
+    loss(model->forward(batch), batch).total.backward();
+    if (sync) sync->finish();
+    optimizer.step();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (step < warmup) continue;
+    step_s.push_back(seconds);
+    wait_s.push_back(sync ? sync->last_wait_seconds() : 0.0);
+    // The same bytes all-reduced alone, not overlapped with anything: the communication cost.
+    std::vector<torch::Tensor> flat{torch::zeros({gradient_bytes / 4})};
+    communicator->barrier();
+    const auto reduce_start = Clock::now();
+    communicator->all_reduce_sum(flat);
+    all_reduce_s.push_back(std::chrono::duration<double>(Clock::now() - reduce_start).count());
+  }
+  if (communicator->is_main()) {
+    const double step = median(step_s);
+    nlohmann::json result{
+        {"processes", communicator->world_size()},
+        {"threads_per_process", at::get_num_threads()},
+        {"batch_per_process", options.batch},
+        {"step_s", step},
+        {"samples_per_s", static_cast<double>(options.batch * communicator->world_size()) / step},
+        {"exposed_all_reduce_wait_s", median(wait_s)},
+        {"all_reduce_s", communicator->world_size() > 1 ? median(all_reduce_s) : 0.0},
+        {"gradient_MB", static_cast<double>(gradient_bytes) / 1e6},
+        {"buckets", sync ? sync->bucket_count() : 0}};
+    std::ofstream(options.worker_output) << result.dump() << "\n";
+  }
+  return 0;
+}
+
+int run_ddp_bench(const Settings& settings, const DdpBenchOptions& options) {
+  const int cores = resolve_num_threads(settings.threads);
+  const std::filesystem::path folder =
+      std::filesystem::temp_directory_path() / ("rsd_bench_ddp_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(folder);
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const int processes : options.processes) {
+    RSD_CHECK(processes >= 1, "--processes: world sizes must be >= 1");
+    const std::string output = (folder / ("world" + std::to_string(processes) + ".json")).string();
+    // Every job uses the same cores in total: one process with all of them, or several sharing.
+    const int threads = std::max(1, cores / processes);
+    std::vector<std::string> argv{"/proc/self/exe", "--threads", std::to_string(threads),
+                                  "ddp-worker", "--steps", std::to_string(options.steps),
+                                  "--batch", std::to_string(options.batch), "--output", output};
+    dist::LaunchOptions launch;
+    launch.nproc = processes;
+    const int status = dist::launch_local(argv, launch);
+    if (status != 0) throw Error("rsd_bench ddp: the job of " + std::to_string(processes) +
+                                 " processes failed with status " + std::to_string(status));
+    std::ifstream in(output);
+    jobs.push_back(nlohmann::json::parse(in));
+  }
+  std::filesystem::remove_all(folder);
+
+  const double base = jobs.front().at("samples_per_s").get<double>();
+  for (auto& job : jobs) job["throughput_vs_first"] = job.at("samples_per_s").get<double>() / base;
+  if (settings.json) {
+    nlohmann::json document{{"benchmark", "ddp"}, {"host", host_facts()}, {"jobs", jobs}};
+    std::cout << document.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-10s %-8s %-10s %-12s %-14s %-18s %-14s %-10s\n", "processes", "threads",
+              "step_ms", "samples/s", "vs first", "exposed wait ms", "all-reduce ms", "grad MB");
+  for (const auto& job : jobs) {
+    std::printf("%-10d %-8d %-10.1f %-12.2f %-14.2f %-18.2f %-14.2f %-10.2f\n",
+                job.at("processes").get<int>(), job.at("threads_per_process").get<int>(),
+                1e3 * job.at("step_s").get<double>(), job.at("samples_per_s").get<double>(),
+                job.at("throughput_vs_first").get<double>(),
+                1e3 * job.at("exposed_all_reduce_wait_s").get<double>(),
+                1e3 * job.at("all_reduce_s").get<double>(), job.at("gradient_MB").get<double>());
+  }
+  return 0;
+}
+
+}  // namespace rsd::bench
