@@ -11,7 +11,7 @@ build=${1:-"$root/build"}
 out="$root/out/demo"
 clips=${DEMO_CLIPS:-10}
 frames=${DEMO_FRAMES:-60}
-steps=${DEMO_STEPS:-300}
+steps=${DEMO_STEPS:-600}
 start=$(date +%s)
 stamp() { echo "== [$(( $(date +%s) - start )) s] $*"; }
 
