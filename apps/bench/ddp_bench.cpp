@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_model.h"
 #include "rsd/config/config.h"
 #include "rsd/config/run_options.h"
 #include "rsd/data/batch.h"
@@ -27,73 +28,6 @@ namespace rsd::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The model of configs/synth_tiny.yaml (what scripts/demo.sh trains), on 6 cameras at 128 x 352.
-Config bench_model_config() {
-  return Config::parse(R"(
-data:
-  image: {height: 128, width: 352}
-  grid: {x: [-24.0, 24.0, 0.75], y: [-24.0, 24.0, 0.75], z: [-5.0, 3.0, 8.0]}
-model:
-  image_encoder: {depth: 18, width: 16, out_channels: 48}
-  lift: {depth_bins: [1.0, 41.0, 1.0], context_channels: 32}
-  bev_encoder: {channels: 32, blocks: [1, 1], out_channels: 48}
-  detection_head: {hidden: 32}
-  planning_head: {hidden: 64, heads: 4}
-  risk_head: {hidden: 32}
-)", "<rsd_bench ddp model>");
-}
-
-// A batch of the Bench2Drive rig (6 cameras around the ego) with random images and targets:
-// data loading is not what this benchmark measures.
-data::Batch random_batch(const Config& config, int64_t batch, uint64_t seed) {
-  torch::manual_seed(seed);
-  const int64_t cameras = 6, height = config.get<int64_t>("data.image.height"),
-                width = config.get<int64_t>("data.image.width");
-  const GridSpec grid = GridSpec::from_config(config);
-  data::Batch b;
-  for (int64_t i = 0; i < batch; ++i) {
-    b.clips.push_back("bench");
-    b.frames.push_back(i);
-    b.box_ids.emplace_back();
-  }
-  b.images = torch::randn({batch, cameras, 3, height, width});
-  const double focal = width / 2.0;  // a 90-degree horizontal field of view
-  b.intrinsics = torch::tensor({focal, 0.0, width / 2.0, 0.0, focal, height / 2.0, 0.0, 0.0, 1.0},
-                               torch::kFloat)
-                     .view({1, 1, 3, 3})
-                     .repeat({batch, cameras, 1, 1});
-  b.img_aug = torch::eye(3).repeat({batch, cameras, 1, 1});
-  std::vector<torch::Tensor> poses;
-  for (int64_t n = 0; n < cameras; ++n) {
-    const double yaw = 2.0 * M_PI * static_cast<double>(n) / cameras;
-    const float c = static_cast<float>(std::cos(yaw)), s = static_cast<float>(std::sin(yaw));
-    // Columns: the ego-frame directions of the camera's x (right), y (down) and z (optical) axes.
-    poses.push_back(torch::tensor({s, 0.0f, c, 0.0f,    //
-                                   -c, 0.0f, s, 0.0f,   //
-                                   0.0f, -1.0f, 0.0f, 1.6f,  //
-                                   0.0f, 0.0f, 0.0f, 1.0f})
-                        .view({4, 4}));
-  }
-  b.cam2ego = torch::stack(poses).unsqueeze(0).repeat({batch, 1, 1, 1});
-  b.bev_aug = torch::eye(4).repeat({batch, 1, 1});
-  b.ego_status = torch::randn({batch, data::kEgoStatusDim});
-  b.command = torch::randint(0, 6, {batch}, torch::kLong);
-  b.future_waypoints = torch::randn({batch, 6, 2}).cumsum(1);
-  b.future_mask = torch::ones({batch, 6}, torch::kBool);
-  b.past_waypoints = torch::zeros({batch, 4, 2});
-  b.past_mask = torch::ones({batch, 4}, torch::kBool);
-  b.boxes = torch::zeros({batch, 4, data::kBoxDim});
-  b.boxes.narrow(2, 0, 2).uniform_(-20.0, 20.0);
-  b.boxes.select(2, data::kBoxLength).fill_(4.5);
-  b.boxes.select(2, data::kBoxWidth).fill_(2.0);
-  b.boxes.select(2, data::kBoxHeight).fill_(1.5);
-  b.box_classes = torch::zeros({batch, 4}, torch::kLong);
-  b.box_mask = torch::ones({batch, 4}, torch::kBool);
-  b.risk_target = torch::rand({batch, 1, grid.ny(), grid.nx()});
-  b.risk_mask = torch::ones({batch}, torch::kBool);
-  return b;
-}
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -111,6 +45,7 @@ void add_ddp_flags(CLI::App& command, CLI::App& worker, DdpBenchOptions& options
         ->capture_default_str();
     app->add_option("--batch", options.batch, "samples per process per step")
         ->check(CLI::PositiveNumber)->capture_default_str();
+    app->add_option("--config", options.config, "config of the model trained")->capture_default_str();
   }
   worker.add_option("--output", options.worker_output, "rank 0 writes its times here")->required();
 }
@@ -118,7 +53,7 @@ void add_ddp_flags(CLI::App& command, CLI::App& worker, DdpBenchOptions& options
 int run_ddp_worker(const DdpBenchOptions& options) {
   const dist::DistOptions dist_options = dist::with_environment(dist::DistOptions{});
   auto communicator = std::make_shared<dist::Communicator>(dist_options);
-  const Config config = bench_model_config();
+  const Config config = load_bench_config(options.config);
   torch::manual_seed(0);
   model::E2EModel model(model::e2e_model_options_from(config));
   train::E2ELoss loss(train::e2e_loss_options_from(config));
@@ -185,7 +120,8 @@ int run_ddp_bench(const Settings& settings, const DdpBenchOptions& options) {
     const int threads = std::max(1, cores / processes);
     std::vector<std::string> argv{"/proc/self/exe", "--threads", std::to_string(threads),
                                   "ddp-worker", "--steps", std::to_string(options.steps),
-                                  "--batch", std::to_string(options.batch), "--output", output};
+                                  "--batch", std::to_string(options.batch), "--config", options.config,
+                                  "--output", output};
     dist::LaunchOptions launch;
     launch.nproc = processes;
     const int status = dist::launch_local(argv, launch);

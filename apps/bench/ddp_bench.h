@@ -16,6 +16,7 @@ struct DdpBenchOptions {
   std::vector<int> processes = {1, 2};  // world sizes to measure, each a separate job
   int64_t steps = 10;                   // timed optimiser steps per job (after 2 warm-up steps)
   int64_t batch = 2;                    // samples per process per step
+  std::string config = "configs/synth_tiny.yaml";  // the model trained (random batches of its sizes)
   std::string worker_output;            // set in worker processes: where rank 0 writes its times
 };
 

@@ -6,6 +6,8 @@
 #include "bench/bench_harness.h"
 #include "bench/copy_bandwidth.h"
 #include "bench/ddp_bench.h"
+#include "bench/loader_bench.h"
+#include "bench/train_bench.h"
 #include "bench/voxel_pool_bench.h"
 #include "common/app.h"
 #include "rsd/config/run_options.h"
@@ -30,6 +32,18 @@ int main(int argc, char** argv) {
   rsd::bench::VoxelPoolBenchOptions voxel_pool_options;
   rsd::bench::add_voxel_pool_flags(*voxel_pool, voxel_pool_options);
 
+  auto* train = app.add_subcommand(
+      "train", "E2E training steps at the sizes of project configs: samples/s, memory, stage shares");
+  train->fallthrough();
+  rsd::bench::TrainBenchOptions train_options;
+  rsd::bench::add_train_flags(*train, train_options);
+
+  auto* loader = app.add_subcommand(
+      "loader", "data loader samples/s from 1600x900 JPEGs to network tensors, decode cost per image");
+  loader->fallthrough();
+  rsd::bench::LoaderBenchOptions loader_options;
+  rsd::bench::add_loader_flags(*loader, loader_options);
+
   auto* ddp = app.add_subcommand(
       "ddp", "data-parallel training throughput with 1, 2, ... local processes, all-reduce time");
   ddp->fallthrough();
@@ -53,6 +67,8 @@ int main(int argc, char** argv) {
                           {"parallel_copy_GBps", parallel / 1e9},
                           {"best_copy_GBps", std::max(single, parallel) / 1e9}});
     }
+    if (train->parsed()) return rsd::bench::run_train_bench(settings, train_options);
+    if (loader->parsed()) return rsd::bench::run_loader_bench(settings, loader_options);
     if (ddp->parsed()) return rsd::bench::run_ddp_bench(settings, ddp_options);
     if (ddp_worker->parsed()) return rsd::bench::run_ddp_worker(ddp_options);
     if (voxel_pool->parsed()) return rsd::bench::run_voxel_pool_bench(settings, voxel_pool_options);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench/copy_bandwidth.h"
+#include "bench/memory_accounting.h"
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/model/lift_splat.h"
 #include "rsd/ops/voxel_pool.h"
@@ -92,57 +93,6 @@ Geometry rig_geometry(int64_t batch) {
   }
   return {torch::stack(intrinsics).view({batch, 6, 3, 3}), torch::stack(img_aug).view({batch, 6, 3, 3}),
           torch::stack(cam2ego).view({batch, 6, 4, 4})};
-}
-
-// ----- memory accounting ---------------------------------------------------------------------
-
-// Wraps libtorch's CPU allocator and counts live bytes: every tensor (and every scratch buffer an
-// op takes from the CPU allocator) is seen; memory an op takes with plain malloc is not.
-class CountingAllocator final : public c10::Allocator {
- public:
-  explicit CountingAllocator(c10::Allocator* base) : base_(base) {}
-  c10::DataPtr allocate(size_t bytes) const override {
-    auto* context = new Context{base_->allocate(bytes), bytes, this};
-    const int64_t now = live_.fetch_add(static_cast<int64_t>(bytes)) + static_cast<int64_t>(bytes);
-    int64_t peak = peak_.load();
-    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
-    }
-    return {context->inner.get(), context, &Context::release, c10::Device(c10::DeviceType::CPU)};
-  }
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
-  int64_t live() const { return live_.load(); }
-  int64_t peak() const { return peak_.load(); }
-  void reset_peak() const { peak_.store(live_.load()); }
-  c10::Allocator* base() const { return base_; }
-
- private:
-  struct Context {
-    c10::DataPtr inner;
-    size_t bytes;
-    const CountingAllocator* owner;
-    static void release(void* pointer) {
-      auto* context = static_cast<Context*>(pointer);
-      context->owner->live_.fetch_sub(static_cast<int64_t>(context->bytes));
-      delete context;
-    }
-  };
-  c10::Allocator* base_;
-  mutable std::atomic<int64_t> live_{0};
-  mutable std::atomic<int64_t> peak_{0};
-};
-
-/// Peak bytes allocated above those live before `body` ran, while it ran (its outputs included).
-template <typename Body>
-int64_t peak_extra_bytes(const Body& body) {
-  static CountingAllocator counting(c10::GetCPUAllocator());
-  constexpr uint8_t kPriority = 100;
-  c10::SetCPUAllocator(&counting, kPriority);
-  counting.reset_peak();
-  const int64_t before = counting.live();
-  body();
-  const int64_t peak = counting.peak() - before;
-  c10::SetCPUAllocator(counting.base(), kPriority);
-  return peak;
 }
 
 // ----- baselines -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "data/camera_image.h"
 #include "rsd/config/config.h"
+#include "rsd/config/config_checks.h"
 #include "rsd/data/frame_reader.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
@@ -63,14 +64,6 @@ torch::Tensor augment_risk_map(const torch::Tensor& map, const GridSpec& grid,
       .view({ny, nx});
 }
 
-int64_t positive(const Config& config, const std::string& key) {
-  const int64_t value = config.get<int64_t>(key);
-  if (value < 1) {
-    throw ConfigError(concat(key, " must be >= 1 (got ", value, ", set at ", config.origin(key), ")"));
-  }
-  return value;
-}
-
 std::pair<double, double> range_of(const Config& config, const std::string& key) {
   const std::vector<double> values = config.get<std::vector<double>>(key);
   if (values.size() != 2 || !(values[0] > 0.0) || values[0] > values[1]) {
@@ -93,8 +86,8 @@ DatasetOptions dataset_options_from(const Config& config, Split split, bool trai
   options.clip_list = data.get_or<std::string>("mini_list", "");
   options.cameras = data.get<std::vector<std::string>>("cameras");
   if (options.cameras.empty()) throw ConfigError("data.cameras must name at least one camera");
-  options.image_height = positive(data, "image.height");
-  options.image_width = positive(data, "image.width");
+  options.image_height = require_positive<int64_t>(data, "image.height");
+  options.image_width = require_positive<int64_t>(data, "image.width");
   options.future_steps = data.get<int64_t>("waypoints.future_steps");
   options.past_steps = data.get<int64_t>("waypoints.past_steps");
   options.step_frames = data.get<int64_t>("waypoints.step_frames");

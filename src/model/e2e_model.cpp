@@ -59,9 +59,12 @@ E2EOutput E2EModelImpl::forward_tensors(const torch::Tensor& images,
   RSD_CHECK(images.dim() == 5, "images must be (B, N, 3, H, W), got ", images.sizes());
   E2EOutput out;
   const torch::Tensor features = image_encoder(images.flatten(0, 1));  // (B*N, C, fH, fW)
+  stage_done("image_encoder");
   LiftSplatOutput lifted = lift(features, intrinsics, img_aug, cam2ego);
   out.depth = lifted.depth;
+  stage_done("lift_pool");
   out.bev = bev_encoder(lifted.bev);
+  stage_done("bev_encoder");
   if (detection_head) out.detection = detection_head(out.bev);
   torch::Tensor planning_input = out.bev;
   if (risk_head) {
@@ -71,6 +74,7 @@ E2EOutput E2EModelImpl::forward_tensors(const torch::Tensor& images,
     }
   }
   out.waypoints = planning_head(planning_input, ego_status, command);
+  stage_done("heads");
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "rsd/config/config_checks.h"
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/util/error.h"
 
@@ -11,19 +12,8 @@ namespace {
 // Bench2Drive records at 10 Hz; a waypoint step of N frames is N / 10 seconds.
 constexpr double kBench2DriveFrameHz = 10.0;
 
-[[noreturn]] void reject(const Config& config, const std::string& key, const std::string& why) {
-  const std::string full = config.prefix().empty() ? key : config.prefix() + "." + key;
-  throw ConfigError("config key '" + full + "' (set in " + config.origin(key) + "): " + why);
-}
-
-int64_t positive(const Config& config, const std::string& key) {
-  const auto value = config.get<int64_t>(key);
-  if (value <= 0) reject(config, key, "must be positive, got " + std::to_string(value));
-  return value;
-}
-
 int64_t bev_channels(const Config& config) {
-  return positive(config.section("model.bev_encoder"), "out_channels");
+  return require_positive<int64_t>(config.section("model.bev_encoder"), "out_channels");
 }
 
 }  // namespace
@@ -32,16 +22,16 @@ ImageEncoderOptions image_encoder_options_from(const Config& config) {
   const Config section = config.section("model.image_encoder");
   const auto depth = section.get<int64_t>("depth");
   if (depth != 18 && depth != 34 && depth != 50) {
-    reject(section, "depth", "must be 18, 34 or 50, got " + std::to_string(depth));
+    reject_config_value(section, "depth", "must be 18, 34 or 50, got " + std::to_string(depth));
   }
   const auto frozen = section.get<int64_t>("frozen_stages");
   if (frozen < 0 || frozen > 5) {
-    reject(section, "frozen_stages", "must lie in [0, 5], got " + std::to_string(frozen));
+    reject_config_value(section, "frozen_stages", "must lie in [0, 5], got " + std::to_string(frozen));
   }
   return ImageEncoderOptions()
       .depth(depth)
-      .width(positive(section, "width"))
-      .out_channels(positive(section, "out_channels"))
+      .width(require_positive<int64_t>(section, "width"))
+      .out_channels(require_positive<int64_t>(section, "out_channels"))
       .frozen_stages(frozen)
       .pretrained(section.get_or<std::string>("pretrained", ""));
 }
@@ -49,17 +39,17 @@ ImageEncoderOptions image_encoder_options_from(const Config& config) {
 BevEncoderOptions bev_encoder_options_from(const Config& config, int64_t in_channels) {
   const Config section = config.section("model.bev_encoder");
   const auto blocks = section.get<std::vector<int64_t>>("blocks");
-  if (blocks.empty()) reject(section, "blocks", "needs at least one scale");
+  if (blocks.empty()) reject_config_value(section, "blocks", "needs at least one scale");
   for (size_t i = 0; i < blocks.size(); ++i) {
     if (blocks[i] < (i == 0 ? 0 : 1)) {
-      reject(section, "blocks",
+      reject_config_value(section, "blocks",
              "scale " + std::to_string(i) + " needs " + (i == 0 ? ">= 0" : ">= 1") + " blocks");
     }
   }
   return BevEncoderOptions(in_channels)
-      .channels(positive(section, "channels"))
+      .channels(require_positive<int64_t>(section, "channels"))
       .blocks(blocks)
-      .out_channels(positive(section, "out_channels"));
+      .out_channels(require_positive<int64_t>(section, "out_channels"));
 }
 
 std::vector<data::ObjectClass> detection_classes_from(const Config& config) {
@@ -76,9 +66,9 @@ std::vector<data::ObjectClass> detection_classes_from(const Config& config) {
         found = true;
       }
     }
-    if (!found) reject(section, "classes", "unknown class '" + name + "' (known: " + known + ")");
+    if (!found) reject_config_value(section, "classes", "unknown class '" + name + "' (known: " + known + ")");
   }
-  if (classes.empty()) reject(section, "classes", "needs at least one class");
+  if (classes.empty()) reject_config_value(section, "classes", "needs at least one class");
   return classes;
 }
 
@@ -87,7 +77,7 @@ std::optional<DetectionHeadOptions> detection_head_options_from(const Config& co
   if (!section.get<bool>("enabled")) return std::nullopt;
   return DetectionHeadOptions(bev_channels(config),
                               static_cast<int64_t>(detection_classes_from(config).size()))
-      .hidden(positive(section, "hidden"));
+      .hidden(require_positive<int64_t>(section, "hidden"));
 }
 
 DetectionTargetOptions detection_target_options_from(const Config& config) {
@@ -95,20 +85,20 @@ DetectionTargetOptions detection_target_options_from(const Config& config) {
   DetectionTargetOptions options;
   options.min_overlap = section.get<double>("min_overlap");
   if (!(options.min_overlap > 0.0 && options.min_overlap < 1.0)) {
-    reject(section, "min_overlap", "must lie in (0, 1)");
+    reject_config_value(section, "min_overlap", "must lie in (0, 1)");
   }
   options.min_radius = section.get<int64_t>("min_radius");
-  if (options.min_radius < 0) reject(section, "min_radius", "must be >= 0");
+  if (options.min_radius < 0) reject_config_value(section, "min_radius", "must be >= 0");
   return options;
 }
 
 DetectionDecodeOptions detection_decode_options_from(const Config& config) {
   const Config section = config.section("model.detection_head");
   DetectionDecodeOptions options;
-  options.max_detections = positive(section, "max_detections");
+  options.max_detections = require_positive<int64_t>(section, "max_detections");
   options.score_threshold = section.get<double>("score_threshold");
   if (!(options.score_threshold >= 0.0 && options.score_threshold < 1.0)) {
-    reject(section, "score_threshold", "must lie in [0, 1)");
+    reject_config_value(section, "score_threshold", "must lie in [0, 1)");
   }
   return options;
 }
@@ -120,7 +110,7 @@ DetectionLossOptions detection_loss_options_from(const Config& config) {
   options.regression_weight = section.get<double>("regression_weight");
   options.code_weights = section.get<std::vector<double>>("code_weights");
   if (static_cast<int64_t>(options.code_weights.size()) != box_code::kChannels) {
-    reject(section, "code_weights",
+    reject_config_value(section, "code_weights",
            "needs " + std::to_string(box_code::kChannels) + " values, got " +
                std::to_string(options.code_weights.size()));
   }
@@ -129,20 +119,20 @@ DetectionLossOptions detection_loss_options_from(const Config& config) {
 
 PlanningHeadOptions planning_head_options_from(const Config& config) {
   const Config section = config.section("model.planning_head");
-  const int64_t hidden = positive(section, "hidden");
-  const int64_t heads = positive(section, "heads");
+  const int64_t hidden = require_positive<int64_t>(section, "hidden");
+  const int64_t heads = require_positive<int64_t>(section, "heads");
   if (hidden % heads != 0 || hidden % 4 != 0) {
-    reject(section, "hidden", "must be a multiple of 4 and of heads (" + std::to_string(heads) +
+    reject_config_value(section, "hidden", "must be a multiple of 4 and of heads (" + std::to_string(heads) +
                                   "), got " + std::to_string(hidden));
   }
   return PlanningHeadOptions(bev_channels(config), GridSpec::from_config(config))
-      .horizon(positive(config.section("data.waypoints"), "future_steps"))
-      .ego_status_dim(positive(section, "ego_status_dim"))
+      .horizon(require_positive<int64_t>(config.section("data.waypoints"), "future_steps"))
+      .ego_status_dim(require_positive<int64_t>(section, "ego_status_dim"))
       .num_commands(data::kNumCommands)
       .hidden(hidden)
       .heads(heads)
-      .layers(positive(section, "layers"))
-      .key_stride(positive(section, "key_stride"));
+      .layers(require_positive<int64_t>(section, "layers"))
+      .key_stride(require_positive<int64_t>(section, "key_stride"));
 }
 
 std::optional<CollisionLossOptions> collision_loss_options_from(const Config& config) {
@@ -150,9 +140,9 @@ std::optional<CollisionLossOptions> collision_loss_options_from(const Config& co
   if (!section.get<bool>("collision_loss")) return std::nullopt;
   CollisionLossOptions options;
   options.margin = section.get<double>("collision_margin");
-  if (!(options.margin >= 0.0)) reject(section, "collision_margin", "must be >= 0");
+  if (!(options.margin >= 0.0)) reject_config_value(section, "collision_margin", "must be >= 0");
   options.step_seconds =
-      static_cast<double>(positive(config.section("data.waypoints"), "step_frames")) /
+      static_cast<double>(require_positive<int64_t>(config.section("data.waypoints"), "step_frames")) /
       kBench2DriveFrameHz;
   return options;
 }
@@ -164,14 +154,14 @@ std::optional<RiskHeadOptions> risk_head_options_from(const Config& config) {
   if (!risk_heads().contains(type)) {
     std::string known;
     for (const auto& name : risk_heads().types()) known += (known.empty() ? "" : ", ") + name;
-    reject(section, "type", "unknown risk head type '" + type + "' (known: " + known + ")");
+    reject_config_value(section, "type", "unknown risk head type '" + type + "' (known: " + known + ")");
   }
   return RiskHeadOptions(bev_channels(config), GridSpec::from_config(config))
       .type(type)
-      .hidden(positive(section, "hidden"))
-      .layers(positive(section, "layers"))
-      .heads(positive(section, "heads"))
-      .downsample(positive(section, "downsample"));
+      .hidden(require_positive<int64_t>(section, "hidden"))
+      .layers(require_positive<int64_t>(section, "layers"))
+      .heads(require_positive<int64_t>(section, "heads"))
+      .downsample(require_positive<int64_t>(section, "downsample"));
 }
 
 std::optional<double> risk_attention_alpha_from(const Config& config) {
@@ -186,12 +176,12 @@ RiskDistillationLossOptions risk_loss_options_from(const Config& config) {
   try {
     type = parse_risk_loss_type(section.get<std::string>("risk_loss"));
   } catch (const ConfigError& error) {
-    reject(section, "risk_loss", error.what());
+    reject_config_value(section, "risk_loss", error.what());
   }
   FocalLossOptions focal;
   focal.positive_threshold = section.get<double>("risk_focal_positive");
   if (!(focal.positive_threshold > 0.0 && focal.positive_threshold <= 1.0)) {
-    reject(section, "risk_focal_positive", "must lie in (0, 1]");
+    reject_config_value(section, "risk_focal_positive", "must lie in (0, 1]");
   }
   return RiskDistillationLossOptions().type(type).focal(focal);
 }

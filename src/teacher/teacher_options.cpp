@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "rsd/config/config.h"
+#include "rsd/config/config_checks.h"
 #include "rsd/teacher/jsonl_teacher.h"
 #include "rsd/teacher/rasterizer.h"
 #include "rsd/teacher/risk_cache_builder.h"
@@ -15,50 +16,14 @@
 namespace rsd::teacher {
 namespace {
 
-[[noreturn]] void reject(const Config& config, const std::string& key, const std::string& why) {
-  const std::string full = config.prefix().empty() ? key : config.prefix() + "." + key;
-  throw ConfigError("config key '" + full + "' (" + config.origin(key) + "): " + why);
-}
-
-double positive(const Config& config, const std::string& key) {
-  const double value = config.get<double>(key);
-  if (!(value > 0.0)) reject(config, key, "must be positive, got " + std::to_string(value));
-  return value;
-}
-
-double non_negative(const Config& config, const std::string& key) {
-  const double value = config.get<double>(key);
-  if (!(value >= 0.0)) reject(config, key, "must be >= 0, got " + std::to_string(value));
-  return value;
-}
-
-int at_least(const Config& config, const std::string& key, int least) {
-  const int value = config.get<int>(key);
-  if (value < least) reject(config, key, "must be >= " + std::to_string(least) + ", got " + std::to_string(value));
-  return value;
-}
-
-// The enum value named by the string at `key`.
-template <typename Enum>
-Enum choice(const Config& config, const std::string& key,
-            std::initializer_list<std::pair<const char*, Enum>> values) {
-  const auto value = config.get<std::string>(key);
-  std::string names;
-  for (const auto& [name, option] : values) {
-    if (value == name) return option;
-    names += (names.empty() ? "" : " | ") + std::string(name);
-  }
-  reject(config, key, "unknown value '" + value + "' (" + names + ")");
-}
-
 MatchOptions match_options_from(const Config& config) {
   const Config match = config.section("teacher.match");
   MatchOptions options;
-  options.method = choice<MatchMethod>(match, "method",
+  options.method = require_choice<MatchMethod>(match, "method",
                                        {{"iou", MatchMethod::iou}, {"center", MatchMethod::center}});
-  options.iou_threshold = positive(match, "iou_threshold");
-  if (options.iou_threshold > 1.0) reject(match, "iou_threshold", "must be in (0, 1]");
-  options.center_threshold_px = positive(match, "center_threshold_px");
+  options.iou_threshold = require_positive<double>(match, "iou_threshold");
+  if (options.iou_threshold > 1.0) reject_config_value(match, "iou_threshold", "must be in (0, 1]");
+  options.center_threshold_px = require_positive<double>(match, "center_threshold_px");
   return options;
 }
 
@@ -67,16 +32,16 @@ MatchOptions match_options_from(const Config& config) {
 RuleTeacherOptions rule_teacher_options_from(const Config& config) {
   const Config rule = config.section("teacher.rule");
   RuleTeacherOptions options;
-  options.ego_length = positive(rule, "ego_length");
-  options.ego_width = positive(rule, "ego_width");
-  options.lateral_margin_m = non_negative(rule, "lateral_margin_m");
-  options.ttc_critical_s = non_negative(rule, "ttc_critical_s");
-  options.path_sigma_m = positive(rule, "path_sigma_m");
-  options.path_range_m = positive(rule, "path_range_m");
-  options.crossing_speed_mps = non_negative(rule, "crossing_speed_mps");
-  options.cut_in_speed_mps = non_negative(rule, "cut_in_speed_mps");
-  options.stop_distance_m = positive(rule, "stop_distance_m");
-  options.lookahead_m = non_negative(rule, "lookahead_m");
+  options.ego_length = require_positive<double>(rule, "ego_length");
+  options.ego_width = require_positive<double>(rule, "ego_width");
+  options.lateral_margin_m = require_non_negative<double>(rule, "lateral_margin_m");
+  options.ttc_critical_s = require_non_negative<double>(rule, "ttc_critical_s");
+  options.path_sigma_m = require_positive<double>(rule, "path_sigma_m");
+  options.path_range_m = require_positive<double>(rule, "path_range_m");
+  options.crossing_speed_mps = require_non_negative<double>(rule, "crossing_speed_mps");
+  options.cut_in_speed_mps = require_non_negative<double>(rule, "cut_in_speed_mps");
+  options.stop_distance_m = require_positive<double>(rule, "stop_distance_m");
+  options.lookahead_m = require_non_negative<double>(rule, "lookahead_m");
   return options;
 }
 
@@ -85,7 +50,7 @@ VlmTeacherOptions vlm_teacher_options_from(const Config& config) {
   VlmTeacherOptions options;
   options.endpoint = vlm.get<std::string>("endpoint");
   if (options.endpoint.rfind("http://", 0) != 0 && options.endpoint.rfind("https://", 0) != 0) {
-    reject(vlm, "endpoint", "must be an http:// or https:// URL, got '" + options.endpoint + "'");
+    reject_config_value(vlm, "endpoint", "must be an http:// or https:// URL, got '" + options.endpoint + "'");
   }
   options.model = vlm.get<std::string>("model");
   options.api_key_env = vlm.get_or<std::string>("api_key_env", "");
@@ -94,25 +59,25 @@ VlmTeacherOptions vlm_teacher_options_from(const Config& config) {
     try {
       options.prompt_template = read_file(path);
     } catch (const Error& e) {
-      reject(vlm, "prompt_template", e.what());
+      reject_config_value(vlm, "prompt_template", e.what());
     }
     if (options.prompt_template.find("{{objects}}") == std::string::npos) {
-      reject(vlm, "prompt_template",
+      reject_config_value(vlm, "prompt_template",
              path + " lacks the {{objects}} placeholder: the model would not see the ids");
     }
   }
   options.system_prompt = vlm.get_or<std::string>("system_prompt", "");
   options.cameras = vlm.get<std::vector<std::string>>("cameras");
-  if (options.cameras.empty()) reject(vlm, "cameras", "must name at least one camera");
-  options.temperature = non_negative(vlm, "temperature");
-  options.max_tokens = at_least(vlm, "max_tokens", 1);
-  options.timeout_s = positive(vlm, "timeout_s");
-  options.retries = at_least(vlm, "retries", 0);
-  options.backoff_s = non_negative(vlm, "backoff_s");
-  options.concurrency = at_least(vlm, "concurrency", 1);
-  options.max_response_bytes = static_cast<std::size_t>(at_least(vlm, "max_response_bytes", 1024));
-  options.max_objects = at_least(vlm, "max_objects", 1);
-  options.max_distance_m = positive(vlm, "max_distance_m");
+  if (options.cameras.empty()) reject_config_value(vlm, "cameras", "must name at least one camera");
+  options.temperature = require_non_negative<double>(vlm, "temperature");
+  options.max_tokens = require_at_least<int>(vlm, "max_tokens", 1);
+  options.timeout_s = require_positive<double>(vlm, "timeout_s");
+  options.retries = require_at_least<int>(vlm, "retries", 0);
+  options.backoff_s = require_non_negative<double>(vlm, "backoff_s");
+  options.concurrency = require_at_least<int>(vlm, "concurrency", 1);
+  options.max_response_bytes = static_cast<std::size_t>(require_at_least<int>(vlm, "max_response_bytes", 1024));
+  options.max_objects = require_at_least<int>(vlm, "max_objects", 1);
+  options.max_distance_m = require_positive<double>(vlm, "max_distance_m");
   options.json_mode = vlm.get<bool>("json_mode");
   options.match = match_options_from(config);
   return options;
@@ -121,7 +86,7 @@ VlmTeacherOptions vlm_teacher_options_from(const Config& config) {
 JsonlTeacherOptions jsonl_teacher_options_from(const Config& config) {
   const Config jsonl = config.section("teacher.jsonl");
   JsonlTeacherOptions options;
-  if (!jsonl.has_value("path")) reject(jsonl, "path", "is required with teacher.type: jsonl");
+  if (!jsonl.has_value("path")) reject_config_value(jsonl, "path", "is required with teacher.type: jsonl");
   options.path = jsonl.get<std::string>("path");
   options.default_camera = jsonl.get<std::string>("camera");
   options.model = jsonl.get_or<std::string>("model", "");
@@ -132,11 +97,11 @@ JsonlTeacherOptions jsonl_teacher_options_from(const Config& config) {
 RasterizeOptions rasterize_options_from(const Config& config) {
   const Config rasterize = config.section("teacher.rasterize");
   RasterizeOptions options;
-  options.mode = choice<RasterizeMode>(
+  options.mode = require_choice<RasterizeMode>(
       rasterize, "mode", {{"gaussian", RasterizeMode::gaussian}, {"footprint", RasterizeMode::footprint}});
-  options.min_radius = at_least(rasterize, "min_radius", 0);
-  options.min_overlap = positive(rasterize, "min_overlap");
-  if (options.min_overlap >= 1.0) reject(rasterize, "min_overlap", "must be in (0, 1)");
+  options.min_radius = require_at_least<int>(rasterize, "min_radius", 0);
+  options.min_overlap = require_positive<double>(rasterize, "min_overlap");
+  if (options.min_overlap >= 1.0) reject_config_value(rasterize, "min_overlap", "must be in (0, 1)");
   return options;
 }
 
@@ -145,12 +110,12 @@ RiskCacheBuildOptions risk_cache_build_options_from(const Config& config) {
   const Config teacher = config.section("teacher");
   options.output_dir = teacher.get<std::string>("output");
   options.rasterize = rasterize_options_from(config);
-  options.checkpoint_frames = at_least(teacher, "checkpoint_frames", 1);
+  options.checkpoint_frames = require_at_least<int>(teacher, "checkpoint_frames", 1);
   const Config path = teacher.section("ego_path");
-  options.ego_path.source = choice<EgoPathSource>(
+  options.ego_path.source = require_choice<EgoPathSource>(
       path, "source", {{"frames", EgoPathSource::frames}, {"extrapolate", EgoPathSource::extrapolate}});
-  options.ego_path.horizon_s = positive(path, "horizon_s");
-  options.ego_path.step_s = positive(path, "step_s");
+  options.ego_path.horizon_s = require_positive<double>(path, "horizon_s");
+  options.ego_path.step_s = require_positive<double>(path, "step_s");
   return options;
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "rsd/config/config.h"
+#include "rsd/config/config_checks.h"
 #include "rsd/dist/gradient_sync.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/train/lr_schedule.h"
@@ -26,24 +27,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-int64_t non_negative(const Config& train, const char* key) {
-  const int64_t value = train.get<int64_t>(key);
-  if (value < 0) {
-    throw ConfigError("config key 'train." + std::string(key) + "' must be >= 0, got " +
-                      std::to_string(value));
-  }
-  return value;
-}
-
-int64_t positive(const Config& train, const char* key) {
-  const int64_t value = train.get<int64_t>(key);
-  if (value < 1) {
-    throw ConfigError("config key 'train." + std::string(key) + "' must be >= 1, got " +
-                      std::to_string(value));
-  }
-  return value;
-}
-
 std::string format_terms(const std::vector<std::pair<std::string, double>>& terms) {
   std::ostringstream text;
   for (const auto& [name, value] : terms) text << (text.tellp() > 0 ? " " : "") << name << "=" << value;
@@ -55,32 +38,37 @@ std::string format_terms(const std::vector<std::pair<std::string, double>>& term
 TrainerOptions trainer_options_from(const Config& config) {
   const Config train = config.section("train");
   TrainerOptions options;
-  options.steps = positive(train, "steps");
-  options.stop_after = non_negative(train, "stop_after");
-  options.lr = train.get<double>("lr");
-  if (!(options.lr > 0.0)) throw ConfigError("config key 'train.lr' must be positive");
+  options.steps = require_positive<int64_t>(train, "steps");
+  options.stop_after = require_non_negative<int64_t>(train, "stop_after");
+  options.lr = require_positive<double>(train, "lr");
   options.weight_decay = train.get<double>("weight_decay");
-  options.backbone_lr_mult = train.get<double>("backbone_lr_mult");
-  if (options.backbone_lr_mult < 0.0) throw ConfigError("config key 'train.backbone_lr_mult' must be >= 0");
-  options.warmup_steps = non_negative(train, "warmup_steps");
+  options.backbone_lr_mult = require_non_negative<double>(train, "backbone_lr_mult");
+  options.warmup_steps = require_non_negative<int64_t>(train, "warmup_steps");
   if (options.warmup_steps > options.steps) {
-    throw ConfigError("config key 'train.warmup_steps' (" + std::to_string(options.warmup_steps) +
-                      ") exceeds train.steps (" + std::to_string(options.steps) + ")");
+    reject_config_value(train, "warmup_steps",
+                        "exceeds train.steps (" + std::to_string(options.steps) + ")");
   }
-  options.grad_clip = train.get<double>("grad_clip");
-  if (options.grad_clip < 0.0) throw ConfigError("config key 'train.grad_clip' must be >= 0");
-  options.accumulate = positive(train, "accumulate");
-  options.val_every = non_negative(train, "val_every");
-  options.val_batches = non_negative(train, "val_batches");
-  options.checkpoint_every = non_negative(train, "checkpoint_every");
-  options.keep_checkpoints = positive(train, "keep_checkpoints");
-  options.max_bad_steps = positive(train, "max_bad_steps");
-  options.log_every = positive(train, "log_every");
+  options.grad_clip = require_non_negative<double>(train, "grad_clip");
+  options.accumulate = require_positive<int64_t>(train, "accumulate");
+  options.val_every = require_non_negative<int64_t>(train, "val_every");
+  options.val_batches = require_non_negative<int64_t>(train, "val_batches");
+  options.checkpoint_every = require_non_negative<int64_t>(train, "checkpoint_every");
+  options.keep_checkpoints = require_positive<int64_t>(train, "keep_checkpoints");
+  options.max_bad_steps = require_positive<int64_t>(train, "max_bad_steps");
+  options.log_every = require_positive<int64_t>(train, "log_every");
   options.progress = config.get<bool>("run.progress");
   return options;
 }
 
 struct Trainer::State {
+  State(TrainerOptions options, model::E2EModel model, E2ELoss loss,
+        std::shared_ptr<data::Loader> train_loader, std::shared_ptr<data::Loader> val_loader,
+        std::shared_ptr<dist::Communicator> communicator, std::string run_dir, std::string config_yaml)
+      : options(options), model(std::move(model)), loss(std::move(loss)),
+        train_loader(std::move(train_loader)), val_loader(std::move(val_loader)),
+        communicator(std::move(communicator)), run_dir(std::move(run_dir)),
+        config_yaml(std::move(config_yaml)) {}
+
   TrainerOptions options;
   model::E2EModel model;
   E2ELoss loss;
@@ -171,9 +159,10 @@ Trainer::Trainer(TrainerOptions options, model::E2EModel model, E2ELoss loss,
                  std::shared_ptr<data::Loader> train_loader, std::shared_ptr<data::Loader> val_loader,
                  std::shared_ptr<dist::Communicator> communicator, std::string run_dir,
                  std::string config_yaml)
-    : state_(new State{options, std::move(model), std::move(loss), std::move(train_loader),
-                       std::move(val_loader), std::move(communicator), std::move(run_dir),
-                       std::move(config_yaml)}) {
+    : state_(std::make_unique<State>(options, std::move(model), std::move(loss),
+                                     std::move(train_loader), std::move(val_loader),
+                                     std::move(communicator), std::move(run_dir),
+                                     std::move(config_yaml))) {
   State& s = *state_;
   RSD_CHECK(s.train_loader != nullptr, "a training loader is required");
   RSD_CHECK(s.communicator != nullptr, "a communicator is required (world size 1 for one process)");

@@ -96,7 +96,9 @@ class InMemoryDataset : public rsd::data::SampleDataset {
     sample.boxes = torch::tensor({2.0f, 1.0f, 0.0f, 4.0f, 2.0f, 1.5f, 0.3f, 1.0f, 0.0f}).view({1, 9});
     sample.box_classes = torch::tensor({static_cast<int64_t>(rsd::data::ObjectClass::vehicle)});
     sample.box_ids = {"7"};
-    sample.risk_target = at::rand({8, 8}, generator);
+    // The teacher's map: the box's cell (x 2 m, y 1 m on the 1 m grid from -4 m) is risky.
+    sample.risk_target = torch::zeros({8, 8});
+    sample.risk_target[5][6] = 0.5 + 0.5 * at::rand({1}, generator).item<float>();
     sample.risk_mask = index % 3 != 0;
     return sample;
   }
@@ -193,6 +195,33 @@ TEST(Trainer, WritesMetricsEveryStepAndKeepsTheNewestCheckpoints) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("checkpoints/step_2.pt")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoints/step_4.pt")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoints/step_6.pt")));
+}
+
+TEST(Trainer, AFewStepsLowerEveryLoss) {
+  TempDir dir;
+  // 4 samples = 2 batches seen over and over: every term must fall when the model fits them.
+  rsd::Config config = tiny_config({"train.steps=40", "train.warmup_steps=0", "train.lr=0.003",
+                                    "train.checkpoint_every=0"});
+  torch::manual_seed(7);
+  auto loader = std::make_shared<rsd::data::Loader>(std::make_shared<InMemoryDataset>(4),
+                                                    rsd::data::loader_options_from(config, true));
+  rsd::model::E2EModel model(rsd::model::e2e_model_options_from(config));
+  rsd::train::Trainer trainer(rsd::train::trainer_options_from(config), model,
+                              rsd::train::E2ELoss(rsd::train::e2e_loss_options_from(config)), loader,
+                              nullptr,
+                              std::make_shared<rsd::dist::Communicator>(rsd::dist::DistOptions{}),
+                              dir.path(), config.to_yaml());
+  trainer.run(false);
+  const auto lines = read_metrics(dir.file("metrics.jsonl"));
+  ASSERT_EQ(lines.size(), 40u);
+  auto mean = [&](const char* key, std::size_t from, std::size_t to) {
+    double sum = 0.0;
+    for (std::size_t i = from; i < to; ++i) sum += lines[i].at(key).get<double>();
+    return sum / static_cast<double>(to - from);
+  };
+  for (const char* key : {"loss", "loss_heatmap", "loss_box", "loss_planning", "loss_risk"}) {
+    EXPECT_LT(mean(key, 36, 40), 0.8 * mean(key, 0, 4)) << key;
+  }
 }
 
 TEST(Trainer, RiskHeadOffMeansNoRiskTermAndFewerParameters) {

@@ -2,6 +2,8 @@
 // pooling) -> BevEncoder -> DetectionHead, PlanningHead and the optional RiskHead plug-in.
 #pragma once
 
+#include <functional>
+
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
@@ -62,6 +64,12 @@ class E2EModelImpl : public torch::nn::Module {
 
   const E2EModelOptions& options() const { return options_; }
 
+  /// Called after each stage of forward with its name ("image_encoder", "lift_pool",
+  /// "bev_encoder", "heads"): a profiler's hook (rsd_bench train); empty by default.
+  void set_stage_callback(std::function<void(const char* stage)> callback) {
+    stage_callback_ = std::move(callback);
+  }
+
   // Submodules, registered under these names (parameter prefixes "image_encoder.", "lift.", ...,
   // e.g. for a backbone learning-rate multiplier).
   ImageEncoder image_encoder{nullptr};
@@ -72,7 +80,11 @@ class E2EModelImpl : public torch::nn::Module {
   RiskHead risk_head{nullptr};
 
  private:
+  void stage_done(const char* stage) const {
+    if (stage_callback_) stage_callback_(stage);
+  }
   E2EModelOptions options_;
+  std::function<void(const char*)> stage_callback_;
 };
 TORCH_MODULE(E2EModel);
 
