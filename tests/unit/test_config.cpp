@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "rsd/config/config.h"
+#include "rsd/config/config_checks.h"
 #include "rsd/util/error.h"
 #include "support/temp_dir.h"
 
@@ -252,6 +253,29 @@ TEST(Config, CloneDoesNotShareTheTree) {
   original.apply_override("train.steps=77");
   EXPECT_EQ(view.get<int64_t>("train.steps"), 77);
   EXPECT_NE(copy.get<int64_t>("train.steps"), 77);
+}
+
+TEST(ConfigChecks, OutOfRangeValuesNameTheFullKeyItsOriginAndWhy) {
+  TempDir dir;
+  const std::string path = dir.write("run.yaml", "train:\n  lr: -0.5\n  steps: 0\n  risk_loss: l3\n");
+  const Config train = Config::load(path).section("train");
+  try {
+    rsd::require_positive<double>(train, "lr");
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("'train.lr'"), std::string::npos) << message;
+    EXPECT_NE(message.find("run.yaml:2"), std::string::npos) << message;
+    EXPECT_NE(message.find("must be positive, got -0.5"), std::string::npos) << message;
+  }
+  EXPECT_THROW(rsd::require_at_least<int64_t>(train, "steps", 1), ConfigError);
+  EXPECT_EQ(rsd::require_non_negative<int64_t>(train, "steps"), 0);
+  enum class Loss { l1, mse };
+  EXPECT_THROW(rsd::require_choice<Loss>(train, "risk_loss", {{"l1", Loss::l1}, {"mse", Loss::mse}}),
+               ConfigError);
+  EXPECT_EQ(rsd::require_choice<Loss>(Config::defaults().section("train"), "risk_loss",
+                                      {{"l1", Loss::l1}, {"mse", Loss::mse}}),
+            Loss::l1);
 }
 
 }  // namespace
