@@ -177,7 +177,7 @@ std::vector<Clip> read_clips(const fs::path& root) {
     for (const auto& anno : fs::directory_iterator(entry.path() / "anno")) files.push_back(anno.path());
     std::sort(files.begin(), files.end());
     for (std::size_t i = 0; i < files.size(); ++i) {
-      char expected[16];
+      char expected[32];
       std::snprintf(expected, sizeof(expected), "%05zu.json.gz", i);
       EXPECT_EQ(files[i].filename().string(), expected) << "frames of " << clip.name << " are not consecutive";
       clip.frames.push_back(Json::parse(gunzip(read_text(files[i].string()))));
@@ -303,7 +303,9 @@ TEST(Synth, WritesTheBench2DriveFormat) {
           EXPECT_LT((vector_of(box["center"]) - center).norm(), 1e-6);
         }
         for (const char* key : {"world2vehicle", "world2ped", "world2sign"}) {
-          if (box.contains(key)) EXPECT_TRUE(matrix_of(box[key]).isApprox(pose.inverse(), 1e-9)) << key;
+          if (box.contains(key)) {
+            EXPECT_TRUE(matrix_of(box[key]).isApprox(pose.inverse(), 1e-9)) << key;
+          }
         }
         if (kind != "ego_vehicle") {
           const double distance = (vector_of(box["location"]) - vector_of(ego["location"])).head<2>().norm();
@@ -362,7 +364,7 @@ TEST(Synth, RendersActorsWhereTheirBoxesProject) {
     for (std::size_t f = 0; f < clip.frames.size(); ++f) {
       const Json& anno = clip.frames[f];
       const std::string ego_id = anno["bounding_boxes"][0]["id"];
-      char png[16];
+      char png[32];
       std::snprintf(png, sizeof(png), "%05zu.png", f);
       for (int c = 0; c < 6; ++c) {
         const RigCamera& rig = kRig[c];
@@ -533,7 +535,9 @@ TEST(Synth, ExpertReactsToRiskWithoutCollisions) {
       EXPECT_GT(max_brake, 0.1);
       ++checked["emergency_brake"];
     }
-    if (scenario == "PedestrianCrossing" || scenario == "HardBreakRoute") EXPECT_LT(min_speed_after_start, 2.5);
+    if (scenario == "PedestrianCrossing" || scenario == "HardBreakRoute") {
+      EXPECT_LT(min_speed_after_start, 2.5);
+    }
     if (scenario == "SignalizedJunctionLeftTurn" || scenario == "VanillaSignalizedTurnEncounterRedLight") {
       EXPECT_TRUE(stopped_at_red) << "did not stop at the red light";
       ++checked["traffic_signs"];
