@@ -202,9 +202,8 @@ Json make_annotation(const ClipWorld& world, int frame, const AnnotationOptions&
       const Eigen::Matrix4d inverse = rigid_inverse(get_matrix(pose));
       const int points = lidar_points(lidar_world.location, center, spec.extent, radians(pose.rotation.yaw));
       Json box;
-      if (group == dynamic_vehicles || group == static_vehicles) {
-        box["class"] = "vehicle";
-        box["state"] = group == dynamic_vehicles ? "dynamic" : "static";
+      // The keys vehicles and walkers share, in the order CARLA's writer emits them.
+      const auto put_actor_body = [&]() {
         box["id"] = std::to_string(spec.id);
         box["location"] = vec(pose.location);
         box["rotation"] = rotation(pose.rotation);
@@ -214,6 +213,11 @@ Json make_annotation(const ClipWorld& world, int frame, const AnnotationOptions&
         box["world_cord"] = vertices(pose, spec.bbx_loc, spec.extent);
         box["semantic_tags"] = tags(spec.semantic_tags);
         box["type_id"] = spec.type_id;
+      };
+      if (group == dynamic_vehicles || group == static_vehicles) {
+        box["class"] = "vehicle";
+        box["state"] = group == dynamic_vehicles ? "dynamic" : "static";
+        put_actor_body();
         if (group == dynamic_vehicles) {
           box["color"] = colour_text(spec.color);
           box["base_type"] = spec.base_type;
@@ -227,15 +231,7 @@ Json make_annotation(const ClipWorld& world, int frame, const AnnotationOptions&
         box["world2vehicle"] = matrix(inverse);
       } else if (group == walkers) {
         box["class"] = "walker";
-        box["id"] = std::to_string(spec.id);
-        box["location"] = vec(pose.location);
-        box["rotation"] = rotation(pose.rotation);
-        box["bbx_loc"] = vec(spec.bbx_loc);
-        box["center"] = vec(center);
-        box["extent"] = vec(spec.extent);
-        box["world_cord"] = vertices(pose, spec.bbx_loc, spec.extent);
-        box["semantic_tags"] = tags(spec.semantic_tags);
-        box["type_id"] = spec.type_id;
+        put_actor_body();
         box["gender"] = spec.gender;
         box["age"] = spec.age;
         box["num_points"] = points;
