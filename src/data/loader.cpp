@@ -11,7 +11,6 @@
 #include <numeric>
 #include <thread>
 
-#include "rsd/config/config.h"
 #include "rsd/util/error.h"
 #include "rsd/util/seed.h"
 
@@ -44,18 +43,6 @@ struct BatchResult {
 }
 
 }  // namespace
-
-LoaderOptions loader_options_from(const Config& config, bool training) {
-  LoaderOptions options;
-  const Config loader = config.section("data.loader");
-  options.batch_size = loader.get<int64_t>("batch_size");
-  options.workers = loader.get<int64_t>("workers");
-  options.prefetch = loader.get<int64_t>("prefetch");
-  options.shuffle = training && loader.get<bool>("shuffle");
-  options.drop_last = training && loader.get<bool>("drop_last");
-  options.seed = static_cast<uint64_t>(config.get<int64_t>("run.seed"));
-  return options;
-}
 
 struct Loader::State {
   std::mutex mutex;

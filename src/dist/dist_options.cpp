@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 
-#include "rsd/config/config.h"
 #include "rsd/util/error.h"
 
 namespace rsd::dist {
@@ -40,17 +39,6 @@ void validate(const DistOptions& o) {
 }
 
 }  // namespace
-
-DistOptions dist_options_from(const Config& config) {
-  const Config dist = config.section("dist");
-  DistOptions options;
-  options.backend = dist.get<std::string>("backend");
-  options.master_addr = dist.get<std::string>("master_addr");
-  options.master_port = dist.get<int>("master_port");
-  options.timeout_s = dist.get<double>("timeout_s");
-  options.bucket_mb = dist.get<double>("bucket_mb");
-  return with_environment(options);
-}
 
 DistOptions with_environment(DistOptions options) {
   if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') {

@@ -2,9 +2,7 @@
 
 #include <cmath>
 #include <sstream>
-#include <vector>
 
-#include "rsd/config/config.h"
 #include "rsd/util/error.h"
 
 namespace rsd {
@@ -25,15 +23,6 @@ void validate(const GridAxis& axis, const char* name) {
   }
 }
 
-GridAxis axis_from(const Config& grid, const char* name) {
-  const auto values = grid.get<std::vector<double>>(name);
-  if (values.size() != 3) {
-    throw ConfigError("config key '" + grid.prefix() + "." + name +
-                      "' must be [min, max, step], got " + std::to_string(values.size()) + " values");
-  }
-  return GridAxis{values[0], values[1], values[2]};
-}
-
 }  // namespace
 
 int64_t GridAxis::cells() const { return std::llround((max - min) / step); }
@@ -48,11 +37,6 @@ GridSpec::GridSpec(GridAxis x, GridAxis y, GridAxis z) : x_(x), y_(y), z_(z) {
   validate(x_, "x");
   validate(y_, "y");
   validate(z_, "z");
-}
-
-GridSpec GridSpec::from_config(const Config& config) {
-  const Config grid = config.section("data.grid");
-  return GridSpec(axis_from(grid, "x"), axis_from(grid, "y"), axis_from(grid, "z"));
 }
 
 int64_t GridSpec::flat_cell(double x, double y, double z) const {

@@ -2,23 +2,9 @@
 
 #include <torch/torch.h>
 
-#include "rsd/config/config.h"
-#include "rsd/model/model_options.h"
 #include "rsd/util/error.h"
 
 namespace rsd::model {
-
-E2EModelOptions e2e_model_options_from(const Config& config) {
-  const LiftSplatOptions lift = lift_splat_options_from(config);
-  const int64_t pooled_channels = lift.context_channels() * lift.grid().nz();
-  return {image_encoder_options_from(config),
-          lift,
-          bev_encoder_options_from(config, pooled_channels),
-          detection_head_options_from(config),
-          planning_head_options_from(config),
-          risk_head_options_from(config),
-          risk_attention_alpha_from(config)};
-}
 
 E2EModelImpl::E2EModelImpl(E2EModelOptions options) : options_(std::move(options)) {
   const auto& o = options_;

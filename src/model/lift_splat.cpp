@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "rsd/config/config.h"
 #include "rsd/util/error.h"
 
 namespace rsd::model {
@@ -45,31 +44,6 @@ int64_t LiftSplatOptions::depth_bins() const {
 int64_t LiftSplatOptions::feature_height() const { return ceil_div(image_height(), stride()); }
 
 int64_t LiftSplatOptions::feature_width() const { return ceil_div(image_width(), stride()); }
-
-LiftSplatOptions lift_splat_options_from(const Config& config) {
-  const Config lift = config.section("model.lift");
-  const auto bins = lift.get<std::vector<double>>("depth_bins");
-  if (bins.size() != 3 || !(bins[2] > 0.0) || !(bins[1] > bins[0]) || !(bins[0] > 0.0)) {
-    throw ConfigError("config key 'model.lift.depth_bins' (set in " + lift.origin("depth_bins") +
-                      ") must be [min, max, step] metres with 0 < min < max and step > 0");
-  }
-  const auto positive = [&](const Config& section, const std::string& key) {
-    const auto value = section.get<int64_t>(key);
-    if (value <= 0) {
-      throw ConfigError("config key '" + section.prefix() + "." + key + "' (set in " +
-                        section.origin(key) + ") must be positive, got " + std::to_string(value));
-    }
-    return value;
-  };
-  LiftSplatOptions options(positive(config.section("model.image_encoder"), "out_channels"),
-                           GridSpec::from_config(config),
-                           positive(config.section("data.image"), "height"),
-                           positive(config.section("data.image"), "width"));
-  options.depth_min(bins[0]).depth_max(bins[1]).depth_step(bins[2]);
-  options.context_channels(positive(lift, "context_channels"));
-  options.stride(positive(lift, "stride"));
-  return options;
-}
 
 // ----- geometry ------------------------------------------------------------------------------
 

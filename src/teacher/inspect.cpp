@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <optional>
 
-#include "rsd/config/config.h"
 #include "rsd/data/clip_index.h"
 #include "rsd/data/frame_reader.h"
 #include "rsd/teacher/camera_projection.h"
@@ -141,20 +140,23 @@ void render_camera_png(const CachedFrame& cached, const data::Frame& frame,
   write_png(path, image);
 }
 
-std::vector<std::string> render_risk_inspection(const Config& config,
+std::vector<std::string> render_risk_inspection(const InspectOptions& options,
                                                 const std::vector<InspectRequest>& requests,
                                                 const std::string& out_dir) {
-  const GridSpec grid = GridSpec::from_config(config);
-  const std::string output = config.get<std::string>("teacher.output");
-  const auto cameras = config.get<std::vector<std::string>>("data.cameras");
+  const GridSpec& grid = options.grid;
+  const std::string& output = options.cache_dir;
+  const auto& cameras = options.cameras;
+  RSD_CHECK(!cameras.empty(), "inspection needs at least one camera");
   const std::string front =
       std::find(cameras.begin(), cameras.end(), "CAM_FRONT") != cameras.end() ? "CAM_FRONT"
                                                                                : cameras.at(0);
   std::optional<data::ClipIndex> index;
-  try {
-    index = data::ClipIndex::scan(config.get<std::string>("data.root"));
-  } catch (const Error& e) {
-    spdlog::warn("no camera pictures: {}", e.what());
+  if (!options.data_root.empty()) {
+    try {
+      index = data::ClipIndex::scan(options.data_root);
+    } catch (const Error& e) {
+      spdlog::warn("no camera pictures: {}", e.what());
+    }
   }
   const data::FrameReader reader(cameras);
   std::vector<std::string> written;

@@ -9,10 +9,8 @@
 #include <map>
 
 #include "risk_cache_format.h"
-#include "rsd/config/config.h"
 #include "rsd/data/clip_index.h"
 #include "rsd/data/frame_reader.h"
-#include "rsd/teacher/teacher_registry.h"
 #include "rsd/util/error.h"
 #include "rsd/util/progress.h"
 #include "rsd/version.h"
@@ -174,19 +172,16 @@ ClipBuildReport RiskCacheBuilder::build_clip(const std::string& clip,
   return report;
 }
 
-RiskCacheRunReport run_risk_cache(const Config& config, const RiskCacheRunOptions& options) {
-  RiskCacheBuildOptions build_options = risk_cache_build_options_from(config);
-  std::unique_ptr<RiskTeacher> teacher = make_teacher(config);
-  RiskCacheBuilder builder(build_options, *teacher);
+RiskCacheRunReport run_risk_cache(const RiskCacheBuildOptions& build_options, RiskTeacher& teacher,
+                                  const RiskCacheRunOptions& options) {
+  RiskCacheBuilder builder(build_options, teacher);
 
-  const data::ClipIndex index = data::ClipIndex::scan(config.get<std::string>("data.root"));
-  std::vector<std::string> wanted =
-      options.clips.empty() ? config.get<std::vector<std::string>>("teacher.clips") : options.clips;
+  const data::ClipIndex index = data::ClipIndex::scan(options.data_root);
   std::vector<const data::ClipInfo*> clips;
-  if (wanted.empty()) {
+  if (options.clips.empty()) {
     for (const auto& clip : index.clips()) clips.push_back(&clip);
   } else {
-    for (const auto& name : wanted) clips.push_back(&index.clip(name));
+    for (const auto& name : options.clips) clips.push_back(&index.clip(name));
   }
 
   RiskCacheRunReport report;
@@ -194,13 +189,13 @@ RiskCacheRunReport run_risk_cache(const Config& config, const RiskCacheRunOption
   int64_t total_frames = 0;
   for (const auto* clip : clips) total_frames += static_cast<int64_t>(clip->frames.size());
   spdlog::info("risk cache: teacher {}, {} clips ({} frames) from {} into {}",
-               describe(teacher->info()), clips.size(), total_frames, index.root(),
+               describe(teacher.info()), clips.size(), total_frames, index.root(),
                build_options.output_dir);
 
   ProgressOptions progress_options;
   progress_options.enabled = options.progress;
   ProgressBar bar("risk cache", total_frames, progress_options);
-  const data::FrameReader reader(config.get<std::vector<std::string>>("data.cameras"));
+  const data::FrameReader reader(options.cameras);
   int counts[3] = {0, 0, 0};
   for (const auto* clip : clips) {
     ClipBuildReport clip_report;

@@ -8,7 +8,6 @@
 #include <fstream>
 
 #include "risk_cache_format.h"
-#include "rsd/config/config.h"
 #include "rsd/util/error.h"
 
 namespace rsd::teacher {
@@ -118,12 +117,6 @@ const RiskCacheHeader& RiskCacheReader::header(const std::string& clip) const {
   const ClipEntry* entry = find_clip(clip);
   if (!entry) throw DataError("no risk cache of clip " + clip + " in " + folder_);
   return entry->header;
-}
-
-std::shared_ptr<const data::RiskTargetSource> risk_targets_from(const Config& config) {
-  if (!config.has_value("data.risk_cache")) return nullptr;
-  return std::make_shared<RiskCacheReader>(config.get<std::string>("data.risk_cache"),
-                                           GridSpec::from_config(config));
 }
 
 }  // namespace rsd::teacher

@@ -1,34 +1,8 @@
 #include "rsd/train/e2e_loss.h"
 
-#include "rsd/config/config.h"
 #include "rsd/model/gt_boxes.h"
-#include "rsd/model/model_options.h"
 
 namespace rsd::train {
-
-E2ELossOptions e2e_loss_options_from(const Config& config) {
-  E2ELossOptions options(GridSpec::from_config(config));
-  const Config weights = config.section("train.loss_weights");
-  options.weights.detection = weights.get<double>("detection");
-  options.weights.planning = weights.get<double>("planning");
-  options.weights.risk = weights.get<double>("risk");
-  options.weights.collision = weights.get<double>("collision");
-  options.detection_targets = model::detection_target_options_from(config);
-  options.detection = model::detection_loss_options_from(config);
-  options.collision = model::collision_loss_options_from(config);
-  options.risk = model::risk_loss_options_from(config);
-  for (const auto& name : config.get<std::vector<std::string>>("model.detection_head.classes")) {
-    bool known = false;
-    for (int c = 0; c < data::kNumObjectClasses; ++c) {
-      if (name == data::to_string(static_cast<data::ObjectClass>(c))) {
-        options.detection_classes.push_back(static_cast<data::ObjectClass>(c));
-        known = true;
-      }
-    }
-    if (!known) throw ConfigError("model.detection_head.classes: unknown class '" + name + "'");
-  }
-  return options;
-}
 
 E2ELoss::E2ELoss(E2ELossOptions options)
     : options_(std::move(options)), risk_loss_(options_.risk) {}

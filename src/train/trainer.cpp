@@ -8,8 +8,6 @@
 #include <limits>
 #include <sstream>
 
-#include "rsd/config/config.h"
-#include "rsd/config/config_checks.h"
 #include "rsd/dist/gradient_sync.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/train/lr_schedule.h"
@@ -34,31 +32,6 @@ std::string format_terms(const std::vector<std::pair<std::string, double>>& term
 }
 
 }  // namespace
-
-TrainerOptions trainer_options_from(const Config& config) {
-  const Config train = config.section("train");
-  TrainerOptions options;
-  options.steps = require_positive<int64_t>(train, "steps");
-  options.stop_after = require_non_negative<int64_t>(train, "stop_after");
-  options.lr = require_positive<double>(train, "lr");
-  options.weight_decay = train.get<double>("weight_decay");
-  options.backbone_lr_mult = require_non_negative<double>(train, "backbone_lr_mult");
-  options.warmup_steps = require_non_negative<int64_t>(train, "warmup_steps");
-  if (options.warmup_steps > options.steps) {
-    reject_config_value(train, "warmup_steps",
-                        "exceeds train.steps (" + std::to_string(options.steps) + ")");
-  }
-  options.grad_clip = require_non_negative<double>(train, "grad_clip");
-  options.accumulate = require_positive<int64_t>(train, "accumulate");
-  options.val_every = require_non_negative<int64_t>(train, "val_every");
-  options.val_batches = require_non_negative<int64_t>(train, "val_batches");
-  options.checkpoint_every = require_non_negative<int64_t>(train, "checkpoint_every");
-  options.keep_checkpoints = require_positive<int64_t>(train, "keep_checkpoints");
-  options.max_bad_steps = require_positive<int64_t>(train, "max_bad_steps");
-  options.log_every = require_positive<int64_t>(train, "log_every");
-  options.progress = config.get<bool>("run.progress");
-  return options;
-}
 
 struct Trainer::State {
   State(TrainerOptions options, model::E2EModel model, E2ELoss loss,

@@ -22,7 +22,6 @@
 #include <fstream>
 #include <thread>
 
-#include "rsd/config/config.h"
 #include "rsd/data/batch.h"
 #include "rsd/data/bev_augmentation.h"
 #include "rsd/data/clip_index.h"
@@ -929,27 +928,6 @@ TEST(DataSample, BevAugmentationMovesEverythingTogether) {
   const std::string message = error_text([&] { rsd::data::Bench2DriveDataset refused(options, other); });
   EXPECT_NE(message.find(other->grid().to_string()), std::string::npos) << message;
   EXPECT_NE(message.find(test_grid().to_string()), std::string::npos) << message;
-}
-
-TEST(DataSample, OptionsFromConfig) {
-  rsd::Config config = rsd::Config::defaults();
-  config.apply_override("data.root=/somewhere");
-  config.apply_override("data.augment.bev_scale=[0.9, 1.2]");
-  const rsd::data::DatasetOptions train = rsd::data::dataset_options_from(config, rsd::data::Split::train, true);
-  EXPECT_EQ(train.root, "/somewhere");
-  EXPECT_TRUE(train.augment);
-  EXPECT_DOUBLE_EQ(train.bev_augment.scale_max, 1.2);
-  EXPECT_EQ(train.cameras.size(), 6u);
-  EXPECT_EQ(train.grid, rsd::GridSpec::from_config(config));
-  EXPECT_FALSE(rsd::data::dataset_options_from(config, rsd::data::Split::val, false).augment);
-  const rsd::data::LoaderOptions loader = rsd::data::loader_options_from(config, false);
-  EXPECT_FALSE(loader.shuffle);
-  EXPECT_FALSE(loader.drop_last);
-  config.apply_override("data.augment.bev_scale=[1.2, 0.9]");
-  EXPECT_THROW(rsd::data::dataset_options_from(config, rsd::data::Split::train, true), rsd::ConfigError);
-  config.apply_override("data.augment.bev_scale=[0.9, 1.2]");
-  config.apply_override("data.on_bad_frame=maybe");
-  EXPECT_THROW(rsd::data::dataset_options_from(config, rsd::data::Split::train, true), rsd::ConfigError);
 }
 
 // ---- Loader -------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "rsd/config/config.h"
 #include "rsd/dist/dist_options.h"
 #include "rsd/util/error.h"
 #include "support/temp_dir.h"
@@ -149,27 +148,6 @@ TEST(Dist, APortInUseIsReportedAsSuch) {
   ::close(fd);
   const std::string log = rsd::test::read_text(rank0.log);
   EXPECT_NE(log.find("port in use"), std::string::npos) << log;
-}
-
-TEST(Dist, OptionsFromConfigAndTheEnvironment) {
-  rsd::Config config = rsd::Config::defaults();
-  config.apply_override("dist.master_port=12345");
-  ::unsetenv("MASTER_PORT");
-  ::setenv("WORLD_SIZE", "4", 1);
-  ::setenv("RANK", "3", 1);
-  ::unsetenv("LOCAL_RANK");
-  auto options = rsd::dist::dist_options_from(config);
-  EXPECT_EQ(options.master_port, 12345);
-  EXPECT_EQ(options.world_size, 4);
-  EXPECT_EQ(options.rank, 3);
-  EXPECT_EQ(options.local_rank, 3);
-  ::setenv("RANK", "4", 1);
-  EXPECT_THROW(rsd::dist::dist_options_from(config), rsd::ConfigError);
-  ::setenv("RANK", "x", 1);
-  EXPECT_THROW(rsd::dist::dist_options_from(config), rsd::ConfigError);
-  ::unsetenv("RANK");
-  ::unsetenv("WORLD_SIZE");
-  EXPECT_FALSE(rsd::dist::dist_options_from(config).distributed());
 }
 
 }  // namespace

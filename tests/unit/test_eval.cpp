@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "rsd/config/config.h"
 #include "rsd/eval/abilities.h"
 #include "rsd/eval/collision.h"
 #include "rsd/eval/detection_metrics.h"
@@ -444,21 +443,6 @@ TEST(EvalEvaluator, FeedsEveryMetricFromABatchAndDrawsPictures) {
   const cv::Mat camera = cv::imread(evaluator.pictures()[1]);
   ASSERT_FALSE(camera.empty());
   EXPECT_EQ(camera.cols, 64);
-}
-
-TEST(EvalEvaluator, OptionsComeFromTheConfigAndBadValuesNameTheKey) {
-  rsd::Config config = rsd::Config::defaults();
-  const rsd::eval::EvaluatorOptions options = rsd::eval::evaluator_options_from(config);
-  EXPECT_DOUBLE_EQ(options.planning.step_s, 0.5);  // 5 frames at 10 Hz
-  EXPECT_EQ(options.detection.thresholds_m.size(), 4u);
-  EXPECT_EQ(options.picture_camera, 0);
-  config.set("eval.picture_camera", "CAM_NOWHERE");
-  try {
-    rsd::eval::evaluator_options_from(config);
-    FAIL() << "an unknown camera must be refused";
-  } catch (const rsd::ConfigError& error) {
-    EXPECT_NE(std::string(error.what()).find("eval.picture_camera"), std::string::npos);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

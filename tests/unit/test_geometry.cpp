@@ -3,7 +3,6 @@
 
 #include <cmath>
 
-#include "rsd/config/config.h"
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/util/error.h"
 
@@ -46,19 +45,6 @@ TEST(GridSpec, RefusesBadAxesWithTheAxisNamed) {
   } catch (const rsd::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("axis y"), std::string::npos) << e.what();
   }
-}
-
-TEST(GridSpec, FromConfigAndEquality) {
-  rsd::Config config = rsd::Config::defaults();
-  config.apply_override("data.grid.x=[-10.0, 10.0, 0.5]");
-  const GridSpec grid = GridSpec::from_config(config);
-  EXPECT_EQ(grid.nx(), 40);
-  EXPECT_EQ(grid, GridSpec::from_config(config));
-  config.apply_override("data.grid.x=[-10.0, 10.0, 0.25]");
-  EXPECT_NE(grid, GridSpec::from_config(config));
-  EXPECT_EQ(grid.to_string().substr(0, 11), "x[-10,10,0.");
-  config.apply_override("data.grid.z=[0.0, 1.0]");
-  EXPECT_THROW(GridSpec::from_config(config), rsd::ConfigError);
 }
 
 }  // namespace

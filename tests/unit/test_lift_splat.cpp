@@ -6,7 +6,6 @@
 
 #include <cmath>
 
-#include "rsd/config/config.h"
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/model/lift_splat.h"
 #include "rsd/util/error.h"
@@ -67,27 +66,6 @@ LiftSplatOptions test_options() {
   LiftSplatOptions options(8, kGrid, 256, 704);
   options.depth_min(1.0).depth_max(45.0).depth_step(1.0).context_channels(4).stride(16);
   return options;
-}
-
-TEST(LiftSplat, OptionsFromConfig) {
-  rsd::Config config = rsd::Config::defaults();
-  config.apply_override("model.lift.depth_bins=[1.0, 60.0, 0.5]");
-  config.apply_override("model.lift.context_channels=80");
-  const LiftSplatOptions options = rsd::model::lift_splat_options_from(config);
-  EXPECT_EQ(options.depth_bins(), 118);
-  EXPECT_EQ(options.context_channels(), 80);
-  EXPECT_EQ(options.in_channels(), config.get<int64_t>("model.image_encoder.out_channels"));
-  EXPECT_EQ(options.image_height(), config.get<int64_t>("data.image.height"));
-  EXPECT_EQ(options.feature_height(), options.image_height() / options.stride());
-  EXPECT_EQ(options.grid(), GridSpec::from_config(config));
-
-  config.apply_override("model.lift.depth_bins=[10.0, 5.0, 1.0]");
-  try {
-    rsd::model::lift_splat_options_from(config);
-    FAIL() << "expected a ConfigError";
-  } catch (const rsd::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("model.lift.depth_bins"), std::string::npos) << e.what();
-  }
 }
 
 TEST(LiftSplat, FrustumIsFeatureCellCentresAtEachBin) {

@@ -1,5 +1,6 @@
 // The model's modules: output shapes, gradients reaching every parameter, pretrained weights round
-// trips, detection targets and decoding, the RiskHead registry and plug-in, and the converters.
+// trips, detection targets and decoding, the RiskHead registry and plug-in (the converters from a
+// config: test_pipeline.cpp).
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -16,11 +17,11 @@
 #include "rsd/model/e2e_model.h"
 #include "rsd/model/gt_boxes.h"
 #include "rsd/model/image_encoder.h"
-#include "rsd/model/model_options.h"
 #include "rsd/model/planning_head.h"
 #include "rsd/model/positional_encoding.h"
 #include "rsd/model/risk_head.h"
 #include "rsd/model/weights.h"
+#include "rsd/pipeline/model_config.h"
 #include "rsd/util/error.h"
 #include "support/temp_dir.h"
 
@@ -448,7 +449,7 @@ TEST(ModelRiskHead, DisabledRiskHeadHasNoParametersAndNoOutput) {
   const int64_t backbone_parameters = 8 * 3 * 3 * 3 + 8;
   auto disabled_config = rsd::Config::defaults();
   disabled_config.set("model.risk_head.enabled", "false");
-  const auto disabled = risk_head_options_from(disabled_config);
+  const auto disabled = rsd::pipeline::risk_head_options_from(disabled_config);
   EXPECT_FALSE(disabled.has_value());
   HostModel without(disabled);
   EXPECT_EQ(parameter_count(*without), backbone_parameters);
@@ -526,63 +527,6 @@ TEST(ModelE2E, TwoCamerasThroughEveryModuleWithGradientsEverywhere) {
 
   options.bev_encoder.in_channels(5);
   EXPECT_THROW(E2EModel{options}, rsd::Error);
-}
-
-TEST(ModelE2E, OptionsFromTheDefaultsAgree) {
-  const E2EModelOptions options = e2e_model_options_from(rsd::Config::defaults());
-  EXPECT_EQ(options.lift.in_channels(), options.image_encoder.out_channels());
-  EXPECT_EQ(options.bev_encoder.in_channels(), options.lift.context_channels() * options.lift.grid().nz());
-  EXPECT_EQ(options.planning_head.bev_channels(), options.bev_encoder.out_channels());
-  EXPECT_TRUE(options.risk_head.has_value());
-  EXPECT_FALSE(options.risk_attention_alpha.has_value());
-}
-
-// ---------------------------------------------------------------- converters
-
-TEST(ModelOptions, DefaultsBuildEveryModuleAndBadValuesNameTheirKey) {
-  auto config = rsd::Config::defaults();
-  const ImageEncoderOptions image = image_encoder_options_from(config);
-  EXPECT_EQ(image.depth(), 18);
-  EXPECT_EQ(image.pretrained(), "");
-  EXPECT_EQ(bev_encoder_options_from(config, 64).blocks(), (std::vector<int64_t>{2, 2}));
-  EXPECT_EQ(detection_classes_from(config), default_detection_classes());
-  ASSERT_TRUE(detection_head_options_from(config).has_value());
-  const PlanningHeadOptions planning = planning_head_options_from(config);
-  EXPECT_EQ(planning.horizon(), 6);
-  EXPECT_EQ(planning.grid(), GridSpec::from_config(config));
-  EXPECT_FALSE(collision_loss_options_from(config).has_value());
-  ASSERT_TRUE(risk_head_options_from(config).has_value());
-  EXPECT_EQ(risk_head_options_from(config)->type(), "conv");
-  EXPECT_FALSE(risk_attention_alpha_from(config).has_value());
-  EXPECT_EQ(risk_loss_options_from(config).type(), RiskLossType::l1);
-
-  config.set("model.planning_head.collision_loss", "true");
-  ASSERT_TRUE(collision_loss_options_from(config).has_value());
-  EXPECT_DOUBLE_EQ(collision_loss_options_from(config)->step_seconds, 0.5);
-
-  const auto expect_key_error = [](const rsd::Config& bad, const auto& convert, const char* key) {
-    try {
-      convert(bad);
-      ADD_FAILURE() << key << " was accepted";
-    } catch (const rsd::ConfigError& error) {
-      EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
-    }
-  };
-  auto bad = rsd::Config::defaults();
-  bad.set("model.image_encoder.depth", "20");
-  expect_key_error(bad, [](const rsd::Config& c) { image_encoder_options_from(c); },
-                   "model.image_encoder.depth");
-  bad = rsd::Config::defaults();
-  bad.set("model.risk_head.type", "transformer");
-  expect_key_error(bad, [](const rsd::Config& c) { risk_head_options_from(c); },
-                   "model.risk_head.type");
-  bad = rsd::Config::defaults();
-  bad.set("model.detection_head.classes", "[vehicle, truck]");
-  expect_key_error(bad, [](const rsd::Config& c) { detection_classes_from(c); },
-                   "model.detection_head.classes");
-  bad = rsd::Config::defaults();
-  bad.set("train.risk_loss", "huber");
-  expect_key_error(bad, [](const rsd::Config& c) { risk_loss_options_from(c); }, "train.risk_loss");
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <set>
 
-#include "rsd/config/config.h"
 #include "rsd/teacher/rasterizer.h"
 #include "rsd/teacher/risk_cache.h"
 #include "rsd/teacher/risk_cache_builder.h"
@@ -144,15 +143,6 @@ TEST(RiskCache, RoundTripThroughTheReader) {
   const RiskCacheFile file = RiskCacheFile::read(builder.cache_path(kClip));
   ASSERT_EQ(file.frames().size(), 5u);
   EXPECT_TRUE(torch::equal(file.find(4)->map, reader.risk_map(kClip, 4)));
-
-  // What training gets from a config.
-  Config config = Config::defaults();
-  EXPECT_EQ(risk_targets_from(config), nullptr) << "data.risk_cache: null means no risk targets";
-  for (const char* axis : {"x", "y"}) config.set(std::string("data.grid.") + axis, "[-8.0, 8.0, 0.5]");
-  config.set("data.risk_cache", dir.path());
-  const auto targets = risk_targets_from(config);
-  ASSERT_NE(targets, nullptr);
-  EXPECT_TRUE(torch::equal(targets->risk_map(kClip, 4), reader.risk_map(kClip, 4)));
 }
 
 TEST(RiskCache, ResumesAfterAKill) {

@@ -8,14 +8,12 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "rsd/config/config.h"
 #include "rsd/teacher/camera_projection.h"
 #include "rsd/teacher/ego_path.h"
 #include "rsd/teacher/jsonl_teacher.h"
 #include "rsd/teacher/matcher.h"
 #include "rsd/teacher/rasterizer.h"
 #include "rsd/teacher/rule_teacher.h"
-#include "rsd/teacher/teacher_registry.h"
 #include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
 #include "support/http_test_server.h"
@@ -302,24 +300,6 @@ TEST_F(VlmTeacherTest, ConcurrencyBoundsRequestsInFlight) {
   }
   EXPECT_LE(server.max_in_flight(), 2);
   EXPECT_EQ(server.requests().size(), 6u);
-}
-
-TEST(TeacherRegistry, BuiltinsAndUnknownTypes) {
-  Config config = Config::defaults();
-  EXPECT_EQ(teachers().types(), (std::vector<std::string>{"jsonl", "rule", "vlm"}));
-  EXPECT_EQ(make_teacher(config)->info().type, "rule");
-  config.set("teacher.type", "oracle");
-  try {
-    make_teacher(config);
-    FAIL() << "an unknown teacher type must be refused";
-  } catch (const ConfigError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("teacher.type"), std::string::npos) << message;
-    EXPECT_NE(message.find("'oracle'"), std::string::npos) << message;
-    EXPECT_NE(message.find("jsonl, rule, vlm"), std::string::npos) << message;
-  }
-  EXPECT_THROW(teachers().add("rule", [](const Config&) { return std::unique_ptr<RiskTeacher>(); }),
-               Error);
 }
 
 // Frames of a clip in which the ego drives straight along x at `speed` m/s.

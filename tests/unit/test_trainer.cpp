@@ -15,6 +15,9 @@
 #include "rsd/data/loader.h"
 #include "rsd/dist/communicator.h"
 #include "rsd/model/e2e_model.h"
+#include "rsd/pipeline/data_config.h"
+#include "rsd/pipeline/model_config.h"
+#include "rsd/pipeline/train_config.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/train/e2e_loss.h"
 #include "rsd/train/trainer.h"
@@ -116,14 +119,14 @@ struct TinyRun {
 TinyRun train(const rsd::Config& config, const std::string& run_dir, bool resume,
               bool poisoned = false) {
   torch::manual_seed(7);
-  rsd::data::LoaderOptions loader_options = rsd::data::loader_options_from(config, true);
+  rsd::data::LoaderOptions loader_options = rsd::pipeline::loader_options_from(config, true);
   auto loader = std::make_shared<rsd::data::Loader>(
       std::make_shared<InMemoryDataset>(10, poisoned), loader_options);
   auto communicator = std::make_shared<rsd::dist::Communicator>(rsd::dist::DistOptions{});
   TinyRun run;
-  run.model = rsd::model::E2EModel(rsd::model::e2e_model_options_from(config));
-  rsd::train::Trainer trainer(rsd::train::trainer_options_from(config), run.model,
-                              rsd::train::E2ELoss(rsd::train::e2e_loss_options_from(config)),
+  run.model = rsd::model::E2EModel(rsd::pipeline::e2e_model_options_from(config));
+  rsd::train::Trainer trainer(rsd::pipeline::trainer_options_from(config), run.model,
+                              rsd::train::E2ELoss(rsd::pipeline::e2e_loss_options_from(config)),
                               loader, nullptr, communicator, run_dir, config.to_yaml());
   run.summary = trainer.run(resume);
   return run;
@@ -204,10 +207,10 @@ TEST(Trainer, AFewStepsLowerEveryLoss) {
                                     "train.checkpoint_every=0"});
   torch::manual_seed(7);
   auto loader = std::make_shared<rsd::data::Loader>(std::make_shared<InMemoryDataset>(4),
-                                                    rsd::data::loader_options_from(config, true));
-  rsd::model::E2EModel model(rsd::model::e2e_model_options_from(config));
-  rsd::train::Trainer trainer(rsd::train::trainer_options_from(config), model,
-                              rsd::train::E2ELoss(rsd::train::e2e_loss_options_from(config)), loader,
+                                                    rsd::pipeline::loader_options_from(config, true));
+  rsd::model::E2EModel model(rsd::pipeline::e2e_model_options_from(config));
+  rsd::train::Trainer trainer(rsd::pipeline::trainer_options_from(config), model,
+                              rsd::train::E2ELoss(rsd::pipeline::e2e_loss_options_from(config)), loader,
                               nullptr,
                               std::make_shared<rsd::dist::Communicator>(rsd::dist::DistOptions{}),
                               dir.path(), config.to_yaml());
@@ -249,8 +252,8 @@ TEST(Trainer, NonFiniteLossesSkipUpdatesThenStopWithACheckpoint) {
   // The skipped steps left the weights as they were initialised: resuming the checkpoint into a
   // freshly seeded model changes nothing.
   torch::manual_seed(7);
-  rsd::model::E2EModel fresh(rsd::model::e2e_model_options_from(config));
-  rsd::model::E2EModel restored(rsd::model::e2e_model_options_from(config));
+  rsd::model::E2EModel fresh(rsd::pipeline::e2e_model_options_from(config));
+  rsd::model::E2EModel restored(rsd::pipeline::e2e_model_options_from(config));
   for (auto& parameter : restored->parameters()) {
     torch::NoGradGuard no_grad;
     parameter.add_(1.0);

@@ -1,5 +1,4 @@
-// Common pieces: errors, atomic files, seeding, progress, run directories, metrics, run options.
-#include <ATen/Parallel.h>
+// Common pieces: errors, atomic files, seeding, progress, run directories, metrics, logging.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,8 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "rsd/config/config.h"
-#include "rsd/config/run_options.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 #include "rsd/util/logging.h"
@@ -201,21 +198,6 @@ TEST(RunDirectory, LayoutReuseAndRefusal) {
   EXPECT_EQ(rsd::RunDirectory::default_name("configs/synth_tiny.yaml").rfind("synth_tiny-", 0), 0u);
 }
 
-TEST(RunDirectory, StartWritesTheResolvedConfigWithTheDerivedName) {
-  TempDir dir;
-  rsd::Config config = rsd::Config::defaults();
-  config.apply_override("run.root=" + dir.path());
-  const rsd::RunOptions options = rsd::run_options_from(config);
-  const auto run = rsd::start_run_directory(config, options, "configs/exp.yaml", false);
-  const rsd::Config written = rsd::Config::load(run.config_path());
-  EXPECT_EQ(written.get<std::string>("run.name"), fs::path(run.path()).filename().string());
-  EXPECT_EQ(written.to_yaml(), config.to_yaml());
-  rsd::logging::info("a line for the log file");
-  rsd::logging::flush();
-  EXPECT_NE(read_text(run.log_path()).find("a line for the log file"), std::string::npos);
-  rsd::logging::setup({});  // back to the console only
-}
-
 TEST(Metrics, LinesAreJsonAndNonFiniteNumbersAreNull) {
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
@@ -238,25 +220,6 @@ TEST(Metrics, LinesAreJsonAndNonFiniteNumbersAreNull) {
   EXPECT_EQ(records[0]["ok"], true);
   EXPECT_TRUE(records[1]["loss"].is_null());
   EXPECT_EQ(records[2]["iter"], 5);
-}
-
-TEST(RunOptions, ReadFromConfigAndApplied) {
-  rsd::Config config = rsd::Config::defaults();
-  config.apply_override("run.num_threads=1");
-  config.apply_override("run.log_level=warn");
-  const rsd::RunOptions options = rsd::run_options_from(config);
-  EXPECT_EQ(options.num_threads, 1);
-  EXPECT_EQ(options.log_level, rsd::logging::Level::warn);
-  EXPECT_EQ(rsd::apply_run_options(options), 1);
-  EXPECT_EQ(at::get_num_threads(), 1);
-  EXPECT_GE(rsd::resolve_num_threads(0), 1);
-  EXPECT_EQ(rsd::resolve_num_threads(3), 3);
-
-  config.apply_override("run.log_level=loud");
-  EXPECT_THROW(rsd::run_options_from(config), rsd::ConfigError);
-  config.apply_override("run.log_level=info");
-  config.apply_override("run.num_threads=-2");
-  EXPECT_THROW(rsd::run_options_from(config), rsd::ConfigError);
 }
 
 TEST(Logging, LevelNames) {

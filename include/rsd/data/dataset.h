@@ -1,9 +1,11 @@
 // Training samples from Bench2Drive clips: every annotated frame of the selected clips is one
 // sample (see batch.h for what a sample holds).
 //
-//   auto options = rsd::data::dataset_options_from(config, rsd::data::Split::train, /*training=*/true);
+//   rsd::data::DatasetOptions options(grid);
+//   options.root = "data/bench2drive";
 //   auto dataset = std::make_shared<rsd::data::Bench2DriveDataset>(options, risk_source);
-//   rsd::data::Loader loader(dataset, rsd::data::loader_options_from(config, /*training=*/true));
+//   rsd::data::Loader loader(dataset, rsd::data::LoaderOptions{});
+// (rsd::pipeline::dataset_options_from and loader_options_from fill them from a config.)
 #pragma once
 
 #include <cstdint>
@@ -17,10 +19,6 @@
 #include "rsd/data/clip_index.h"
 #include "rsd/data/risk_target_source.h"
 #include "rsd/geometry/grid_spec.h"
-
-namespace rsd {
-class Config;
-}
 
 namespace rsd::data {
 
@@ -56,13 +54,9 @@ struct DatasetOptions {
   bool augment = false;             // random image and BEV augmentation (training)
   ImageAugmentOptions image_augment;
   BevAugmentOptions bev_augment;
-  uint64_t seed = 0;                // run.seed: the augmentation streams derive from it
+  uint64_t seed = 42;               // run.seed: the augmentation streams derive from it
   BadFramePolicy on_bad_frame = BadFramePolicy::error;
 };
-
-/// data.* (and run.seed) of a resolved config. `training` turns augmentation on when
-/// data.augment.enabled is set. Throws rsd::ConfigError naming the key for invalid values.
-DatasetOptions dataset_options_from(const Config& config, Split split, bool training);
 
 /// The samples of one split of a Bench2Drive root.
 class Bench2DriveDataset : public SampleDataset {

@@ -23,10 +23,6 @@
 #include "rsd/data/batch.h"
 #include "rsd/data/dataset.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::data {
 
 struct LoaderOptions {
@@ -35,14 +31,10 @@ struct LoaderOptions {
   int64_t prefetch = 4;     // batches built ahead of the consumer (at least 1)
   bool shuffle = true;
   bool drop_last = true;    // drop the last incomplete batch (and cut the sample list to a multiple of world_size)
-  uint64_t seed = 0;
+  uint64_t seed = 42;       // run.seed
   int64_t rank = 0;
   int64_t world_size = 1;
 };
-
-/// data.loader.* and run.seed of a resolved config; shuffle and drop_last only when `training`
-/// (evaluation sees every sample once, in order). rank/world_size stay 0/1: the caller sets them.
-LoaderOptions loader_options_from(const Config& config, bool training);
 
 class Loader {
  public:

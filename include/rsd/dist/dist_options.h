@@ -1,13 +1,9 @@
-// Where a process sits in a data-parallel job and how it meets the others: `dist:` of the config,
-// overridden by the torchrun-style environment variables MASTER_ADDR, MASTER_PORT, RANK,
-// WORLD_SIZE and LOCAL_RANK when they are set.
+// Where a process sits in a data-parallel job and how it meets the others: `dist:` of the config
+// (rsd::pipeline::dist_options_from), overridden by the torchrun-style environment variables
+// MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and LOCAL_RANK when they are set.
 #pragma once
 
 #include <string>
-
-namespace rsd {
-class Config;
-}
 
 namespace rsd::dist {
 
@@ -24,11 +20,9 @@ struct DistOptions {
   bool distributed() const { return world_size > 1; }
 };
 
-/// `dist:` of a resolved config, then the environment. Throws rsd::ConfigError naming the key or
-/// variable holding a malformed value (rank outside [0, world_size), a port outside 1..65535, ...).
-DistOptions dist_options_from(const Config& config);
-
 /// `options` with the torchrun variables of this process's environment applied, then validated.
+/// Throws rsd::ConfigError naming the key or variable holding a malformed value (rank outside
+/// [0, world_size), a port outside 1..65535, ...).
 DistOptions with_environment(DistOptions options);
 
 }  // namespace rsd::dist

@@ -2,7 +2,7 @@
 // the planning, detection and risk accumulators batch by batch, rendering pictures of chosen
 // frames on the way. Memory stays bounded however long the split is.
 //
-//   rsd::eval::Evaluator evaluator(rsd::eval::evaluator_options_from(config));
+//   rsd::eval::Evaluator evaluator(rsd::eval::EvaluatorOptions(grid));  // or pipeline::evaluator_options_from
 //   rsd::eval::MetricSet metrics = evaluator.run(model, loader);
 #pragma once
 
@@ -20,10 +20,6 @@
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/model/detection_head.h"
 #include "rsd/model/e2e_model.h"
-
-namespace rsd {
-class Config;
-}
 
 namespace rsd::eval {
 
@@ -43,11 +39,6 @@ struct EvaluatorOptions {
   int64_t max_batches = 0;                  // stop after this many batches; 0: all
   bool progress = true;                     // show a progress bar
 };
-
-/// eval.* with the grid, waypoint step and cameras of data.*, the detection classes and decoding
-/// of model.detection_head.* and run.progress. Throws rsd::ConfigError naming the key for invalid
-/// values (a horizon that is not a whole number of waypoint steps, an unknown picture camera).
-EvaluatorOptions evaluator_options_from(const Config& config);
 
 /// The groups a frame's planning metrics are also counted in: "command.<name>",
 /// "ability.<name>" for each Bench2Drive ability of its clip's scenario.

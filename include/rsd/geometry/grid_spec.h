@@ -13,8 +13,6 @@
 
 namespace rsd {
 
-class Config;
-
 /// One axis: [min, max) split into cells of `step` metres.
 struct GridAxis {
   double min = 0.0;
@@ -36,9 +34,6 @@ class GridSpec {
   /// Throws rsd::ConfigError when an axis is empty, has a non-positive step, or its extent is not
   /// a whole number of steps.
   GridSpec(GridAxis x, GridAxis y, GridAxis z);
-
-  /// From `data.grid` ({x, y, z}: [min, max, step] each) of a resolved config.
-  static GridSpec from_config(const Config& config);
 
   const GridAxis& x() const { return x_; }
   const GridAxis& y() const { return y_; }

@@ -18,10 +18,6 @@
 #include "rsd/model/planning_head.h"
 #include "rsd/model/risk_head.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::model {
 
 struct E2EModelOptions {
@@ -34,9 +30,6 @@ struct E2EModelOptions {
   /// alpha of apply_risk_attention on the planning head's BEV input; needs risk_head.
   std::optional<double> risk_attention_alpha;
 };
-
-/// Every module's options from a resolved config (model.*, data.grid, data.image, data.waypoints).
-E2EModelOptions e2e_model_options_from(const Config& config);
 
 struct E2EOutput {
   torch::Tensor bev;          // (B, C_bev, Y, X) BEV encoder features

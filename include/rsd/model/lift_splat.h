@@ -22,10 +22,6 @@
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/ops/voxel_pool.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::model {
 
 struct LiftSplatOptions {
@@ -53,11 +49,6 @@ struct LiftSplatOptions {
   int64_t feature_height() const;
   int64_t feature_width() const;
 };
-
-/// From model.lift (depth_bins [min, max, step], context_channels, stride),
-/// model.image_encoder.out_channels, data.image and data.grid of a resolved config. Throws
-/// rsd::ConfigError naming the key when a value is out of range.
-LiftSplatOptions lift_splat_options_from(const Config& config);
 
 /// (D, fH, fW, 3) frustum of (u, v, d): the network-input pixel at the centre of each feature
 /// cell (u = j*stride + (stride - 1) / 2, likewise v) and the depth of each bin, metres.

@@ -6,14 +6,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rsd/data/frame.h"
 #include "rsd/teacher/risk_cache.h"
-
-namespace rsd {
-class Config;
-}
 
 namespace rsd::teacher {
 
@@ -33,9 +30,19 @@ void render_bev_png(const CachedFrame& frame, const GridSpec& grid, const std::s
 void render_camera_png(const CachedFrame& cached, const data::Frame& frame,
                        const std::string& camera, const std::string& path);
 
-/// For each request: reads teacher.output/<clip>.rsdrisk and, when data.root has the clip, the
-/// frame's annotation and front image; writes the PNGs into out_dir. Returns the written paths.
-std::vector<std::string> render_risk_inspection(const Config& config,
+struct InspectOptions {
+  explicit InspectOptions(GridSpec grid_) : grid(std::move(grid_)) {}
+
+  GridSpec grid;                     // the grid the caches were built for
+  std::string cache_dir;             // folder of <clip>.rsdrisk files
+  std::string data_root;             // clip folders for the camera pictures; empty: none
+  std::vector<std::string> cameras;  // the cameras read; CAM_FRONT is drawn when among them
+};
+
+/// For each request: reads cache_dir/<clip>.rsdrisk (or its .partial) and, when data_root has the
+/// clip, the frame's annotation and front image; writes the PNGs into out_dir. Returns the written
+/// paths.
+std::vector<std::string> render_risk_inspection(const InspectOptions& options,
                                                 const std::vector<InspectRequest>& requests,
                                                 const std::string& out_dir);
 

@@ -19,10 +19,6 @@
 #include "rsd/teacher/matcher.h"
 #include "rsd/teacher/risk_teacher.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::teacher {
 
 struct JsonlTeacherOptions {
@@ -31,9 +27,6 @@ struct JsonlTeacherOptions {
   std::string model;                         // provenance label; empty: the file name
   MatchOptions match;
 };
-
-/// From `teacher.jsonl` (and `teacher.match`) of a resolved config.
-JsonlTeacherOptions jsonl_teacher_options_from(const Config& config);
 
 class JsonlTeacher : public RiskTeacher {
  public:

@@ -17,10 +17,6 @@
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/teacher/risk_teacher.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::teacher {
 
 enum class RasterizeMode { gaussian, footprint };
@@ -30,9 +26,6 @@ struct RasterizeOptions {
   int min_radius = 2;         // cells (CenterPoint uses 2)
   double min_overlap = 0.1;   // CenterNet's IoU bound for the radius (CenterPoint's BEV value)
 };
-
-/// From `teacher.rasterize` of a resolved config.
-RasterizeOptions rasterize_options_from(const Config& config);
 
 /// CenterNet's gaussian_radius for a box of `height` x `width` cells: the largest corner offset
 /// that keeps IoU >= min_overlap with the true box (the minimum of its three cases).

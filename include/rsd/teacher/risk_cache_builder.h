@@ -13,10 +13,6 @@
 #include "rsd/teacher/risk_cache.h"
 #include "rsd/teacher/risk_teacher.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::teacher {
 
 struct RiskCacheBuildOptions {
@@ -28,9 +24,6 @@ struct RiskCacheBuildOptions {
   EgoPathOptions ego_path;
   int checkpoint_frames = 16;  // judged frames between two saves of the partial file
 };
-
-/// From `teacher.*` and `data.grid` of a resolved config.
-RiskCacheBuildOptions risk_cache_build_options_from(const Config& config);
 
 struct ClipBuildReport {
   enum class Outcome { built, resumed, skipped };
@@ -72,7 +65,9 @@ class RiskCacheBuilder {
 };
 
 struct RiskCacheRunOptions {
-  std::vector<std::string> clips;  // restrict to these clip names; empty: every clip
+  std::string data_root;             // folder of clip folders (data::ClipIndex)
+  std::vector<std::string> cameras;  // the cameras each frame is read with (data::FrameReader)
+  std::vector<std::string> clips;    // restrict to these clip names; empty: every clip
   bool progress = true;
 };
 
@@ -84,9 +79,10 @@ struct RiskCacheRunReport {
   int unmatched = 0;
 };
 
-/// The job of `rsd_cache_risk`: every clip under data.root (ClipIndex), frames read with the
-/// configured cameras (FrameReader), the teacher of teacher.type, caches into teacher.output, a
-/// progress bar over frames, failures logged per frame and summed up at the end.
-RiskCacheRunReport run_risk_cache(const Config& config, const RiskCacheRunOptions& options = {});
+/// The work of `rsd_cache_risk`: every clip (or the listed ones) under options.data_root, frames
+/// read with options.cameras, judged by `teacher`, cached into build.output_dir; a progress bar over
+/// frames, failures logged per frame and summed up at the end. Complete caches are not judged again.
+RiskCacheRunReport run_risk_cache(const RiskCacheBuildOptions& build, RiskTeacher& teacher,
+                                  const RiskCacheRunOptions& options);
 
 }  // namespace rsd::teacher

@@ -12,10 +12,6 @@
 #include "rsd/data/risk_target_source.h"
 #include "rsd/teacher/risk_cache.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::teacher {
 
 class RiskCacheReader : public data::RiskTargetSource {
@@ -55,10 +51,5 @@ class RiskCacheReader : public data::RiskTargetSource {
   GridSpec grid_;
   std::map<std::string, ClipEntry> clips_;
 };
-
-/// The risk targets a resolved config asks for: a RiskCacheReader over data.risk_cache on
-/// data.grid, or nullptr when data.risk_cache is null (training without risk targets). For
-/// data::Bench2DriveDataset's `risk` argument.
-std::shared_ptr<const data::RiskTargetSource> risk_targets_from(const Config& config);
 
 }  // namespace rsd::teacher

@@ -1,6 +1,6 @@
 // The risk teacher: judges, per frame, how much each annotated object threatens the ego, with a
 // short causal reason. Teachers (rule, vlm, jsonl, or your own) sit behind one interface and are
-// picked by `teacher.type` through teacher_registry.h.
+// picked by `teacher.type` through rsd/pipeline/teacher_factory.h.
 #pragma once
 
 #include <string>

@@ -20,10 +20,6 @@
 
 #include "rsd/teacher/risk_teacher.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::teacher {
 
 struct RuleTeacherOptions {
@@ -38,9 +34,6 @@ struct RuleTeacherOptions {
   double stop_distance_m = 30.0;      // red lights and stop signs nearer than this ahead
   double lookahead_m = 15.0;          // the route reaches at least this far (even standing still)
 };
-
-/// From `teacher.rule` of a resolved config.
-RuleTeacherOptions rule_teacher_options_from(const Config& config);
 
 class RuleTeacher : public RiskTeacher {
  public:

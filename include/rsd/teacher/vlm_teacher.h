@@ -28,10 +28,6 @@
 #include "rsd/teacher/matcher.h"
 #include "rsd/teacher/risk_teacher.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::teacher {
 
 struct VlmTeacherOptions {
@@ -53,9 +49,6 @@ struct VlmTeacherOptions {
   bool json_mode = false;       // also send response_format {"type": "json_object"}
   MatchOptions match;           // for answers that name objects by 2D box
 };
-
-/// From `teacher.vlm` (and `teacher.match`) of a resolved config; reads the prompt template file.
-VlmTeacherOptions vlm_teacher_options_from(const Config& config);
 
 /// The built-in prompt. Placeholders: {{objects}} (one line per candidate), {{ego_speed}} (m/s),
 /// {{command}}, {{cameras}} (the camera names sent) and {{image_size}} ("1600x900").

@@ -18,10 +18,6 @@
 #include "rsd/model/planning_loss.h"
 #include "rsd/model/risk_loss.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::train {
 
 struct LossWeights {
@@ -41,9 +37,6 @@ struct E2ELossOptions {
   std::optional<model::CollisionLossOptions> collision;  // nullopt: no collision-aware term
   model::RiskDistillationLossOptions risk;
 };
-
-/// train.loss_weights, model.detection_head, model.planning_head and train.risk_loss of a config.
-E2ELossOptions e2e_loss_options_from(const Config& config);
 
 /// The named terms (unweighted) and the weighted total of one batch.
 struct LossTerms {

@@ -13,10 +13,6 @@
 #include "rsd/model/e2e_model.h"
 #include "rsd/train/e2e_loss.h"
 
-namespace rsd {
-class Config;
-}
-
 namespace rsd::train {
 
 struct TrainerOptions {
@@ -36,9 +32,6 @@ struct TrainerOptions {
   int64_t log_every = 10;
   bool progress = true;
 };
-
-/// train.* and run.progress of a resolved config; throws ConfigError naming a bad value.
-TrainerOptions trainer_options_from(const Config& config);
 
 struct TrainSummary {
   int64_t step = 0;               // steps completed

@@ -1,27 +1,26 @@
-#include "rsd/train/data_sources.h"
+#include "rsd/pipeline/data_sources.h"
 
 #include <string>
 
-#include "rsd/config/config.h"
 #include "rsd/data/dataset.h"
+#include "rsd/pipeline/data_config.h"
 #include "rsd/teacher/risk_cache_reader.h"
 #include "rsd/util/logging.h"
 
-namespace rsd::train {
+namespace rsd::pipeline {
 
-std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& config,
-                                                               const GridSpec& grid) {
+std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& config) {
   if (!config.has_value("data.risk_cache")) return nullptr;
   return std::make_shared<teacher::RiskCacheReader>(config.get<std::string>("data.risk_cache"),
-                                                    grid);
+                                                    grid_spec_from(config));
 }
 
 std::shared_ptr<data::Loader> make_loader(const Config& config, data::Split split, bool training,
                                           int64_t rank, int64_t world_size,
                                           std::shared_ptr<const data::RiskTargetSource> risk) {
   auto dataset = std::make_shared<data::Bench2DriveDataset>(
-      data::dataset_options_from(config, split, training), std::move(risk));
-  data::LoaderOptions options = data::loader_options_from(config, training);
+      dataset_options_from(config, split, training), std::move(risk));
+  data::LoaderOptions options = loader_options_from(config, training);
   options.rank = rank;
   options.world_size = world_size;
   logging::info(std::string(data::to_string(split)) + " split: " + std::to_string(dataset->size()) +
@@ -29,4 +28,4 @@ std::shared_ptr<data::Loader> make_loader(const Config& config, data::Split spli
   return std::make_shared<data::Loader>(dataset, options);
 }
 
-}  // namespace rsd::train
+}  // namespace rsd::pipeline

@@ -5,13 +5,10 @@
 
 #include <string>
 
+#include "rsd/config/config.h"
 #include "rsd/eval/metric_set.h"
 
-namespace rsd {
-class Config;
-}
-
-namespace rsd::eval {
+namespace rsd::pipeline {
 
 struct EvalJobOptions {
   std::string checkpoint;  // required: a file written by train::CheckpointManager
@@ -22,7 +19,7 @@ struct EvalJobOptions {
 struct EvalSummary {
   std::string out_dir;
   std::string report_path;  // out_dir/report.md
-  MetricSet metrics;
+  eval::MetricSet metrics;
 };
 
 /// runs/<name>/eval/<split> for a checkpoint in runs/<name>/checkpoints/, else eval_<split> beside
@@ -34,4 +31,4 @@ std::string default_eval_dir(const std::string& checkpoint, const std::string& s
 /// rsd::DataError for unreadable data.
 EvalSummary run_evaluation(const Config& config, const EvalJobOptions& options);
 
-}  // namespace rsd::eval
+}  // namespace rsd::pipeline

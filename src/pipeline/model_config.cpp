@@ -1,22 +1,34 @@
-#include "rsd/model/model_options.h"
+#include "rsd/pipeline/model_config.h"
 
 #include <string>
 
 #include "rsd/config/config_checks.h"
-#include "rsd/geometry/grid_spec.h"
+#include "rsd/data/frame_reader.h"
+#include "rsd/pipeline/data_config.h"
 #include "rsd/util/error.h"
 
-namespace rsd::model {
+namespace rsd::pipeline {
 namespace {
 
-// Bench2Drive records at 10 Hz; a waypoint step of N frames is N / 10 seconds.
-constexpr double kBench2DriveFrameHz = 10.0;
+using namespace rsd::model;
 
 int64_t bev_channels(const Config& config) {
   return require_positive<int64_t>(config.section("model.bev_encoder"), "out_channels");
 }
 
 }  // namespace
+
+E2EModelOptions e2e_model_options_from(const Config& config) {
+  const LiftSplatOptions lift = lift_splat_options_from(config);
+  const int64_t pooled_channels = lift.context_channels() * lift.grid().nz();
+  return {image_encoder_options_from(config),
+          lift,
+          bev_encoder_options_from(config, pooled_channels),
+          detection_head_options_from(config),
+          planning_head_options_from(config),
+          risk_head_options_from(config),
+          risk_attention_alpha_from(config)};
+}
 
 ImageEncoderOptions image_encoder_options_from(const Config& config) {
   const Config section = config.section("model.image_encoder");
@@ -34,6 +46,23 @@ ImageEncoderOptions image_encoder_options_from(const Config& config) {
       .out_channels(require_positive<int64_t>(section, "out_channels"))
       .frozen_stages(frozen)
       .pretrained(section.get_or<std::string>("pretrained", ""));
+}
+
+LiftSplatOptions lift_splat_options_from(const Config& config) {
+  const Config lift = config.section("model.lift");
+  const auto bins = lift.get<std::vector<double>>("depth_bins");
+  if (bins.size() != 3 || !(bins[2] > 0.0) || !(bins[1] > bins[0]) || !(bins[0] > 0.0)) {
+    reject_config_value(lift, "depth_bins",
+                        "must be [min, max, step] metres with 0 < min < max and step > 0");
+  }
+  const Config image = config.section("data.image");
+  LiftSplatOptions options(require_positive<int64_t>(config.section("model.image_encoder"), "out_channels"),
+                           grid_spec_from(config), require_positive<int64_t>(image, "height"),
+                           require_positive<int64_t>(image, "width"));
+  options.depth_min(bins[0]).depth_max(bins[1]).depth_step(bins[2]);
+  options.context_channels(require_positive<int64_t>(lift, "context_channels"));
+  options.stride(require_positive<int64_t>(lift, "stride"));
+  return options;
 }
 
 BevEncoderOptions bev_encoder_options_from(const Config& config, int64_t in_channels) {
@@ -125,7 +154,7 @@ PlanningHeadOptions planning_head_options_from(const Config& config) {
     reject_config_value(section, "hidden", "must be a multiple of 4 and of heads (" + std::to_string(heads) +
                                   "), got " + std::to_string(hidden));
   }
-  return PlanningHeadOptions(bev_channels(config), GridSpec::from_config(config))
+  return PlanningHeadOptions(bev_channels(config), grid_spec_from(config))
       .horizon(require_positive<int64_t>(config.section("data.waypoints"), "future_steps"))
       .ego_status_dim(require_positive<int64_t>(section, "ego_status_dim"))
       .num_commands(data::kNumCommands)
@@ -143,7 +172,7 @@ std::optional<CollisionLossOptions> collision_loss_options_from(const Config& co
   if (!(options.margin >= 0.0)) reject_config_value(section, "collision_margin", "must be >= 0");
   options.step_seconds =
       static_cast<double>(require_positive<int64_t>(config.section("data.waypoints"), "step_frames")) /
-      kBench2DriveFrameHz;
+      data::kFrameRateHz;
   return options;
 }
 
@@ -156,7 +185,7 @@ std::optional<RiskHeadOptions> risk_head_options_from(const Config& config) {
     for (const auto& name : risk_heads().types()) known += (known.empty() ? "" : ", ") + name;
     reject_config_value(section, "type", "unknown risk head type '" + type + "' (known: " + known + ")");
   }
-  return RiskHeadOptions(bev_channels(config), GridSpec::from_config(config))
+  return RiskHeadOptions(bev_channels(config), grid_spec_from(config))
       .type(type)
       .hidden(require_positive<int64_t>(section, "hidden"))
       .layers(require_positive<int64_t>(section, "layers"))
@@ -186,4 +215,4 @@ RiskDistillationLossOptions risk_loss_options_from(const Config& config) {
   return RiskDistillationLossOptions().type(type).focal(focal);
 }
 
-}  // namespace rsd::model
+}  // namespace rsd::pipeline

@@ -1,25 +1,27 @@
-#include "rsd/teacher/teacher_registry.h"
+#include "rsd/pipeline/teacher_factory.h"
 
 #include <mutex>
 
-#include "rsd/config/config.h"
+#include "rsd/pipeline/teacher_config.h"
 #include "rsd/teacher/jsonl_teacher.h"
 #include "rsd/teacher/rule_teacher.h"
 #include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
 
-namespace rsd::teacher {
+namespace rsd::pipeline {
 namespace {
+
+using teacher::RiskTeacher;
 
 void register_builtin_teachers(TeacherRegistry& registry) {
   registry.add("rule", [](const Config& config) -> std::unique_ptr<RiskTeacher> {
-    return std::make_unique<RuleTeacher>(rule_teacher_options_from(config));
+    return std::make_unique<teacher::RuleTeacher>(rule_teacher_options_from(config));
   });
   registry.add("vlm", [](const Config& config) -> std::unique_ptr<RiskTeacher> {
-    return std::make_unique<VlmTeacher>(vlm_teacher_options_from(config));
+    return std::make_unique<teacher::VlmTeacher>(vlm_teacher_options_from(config));
   });
   registry.add("jsonl", [](const Config& config) -> std::unique_ptr<RiskTeacher> {
-    return std::make_unique<JsonlTeacher>(jsonl_teacher_options_from(config));
+    return std::make_unique<teacher::JsonlTeacher>(jsonl_teacher_options_from(config));
   });
 }
 
@@ -45,4 +47,4 @@ std::unique_ptr<RiskTeacher> make_teacher(const Config& config) {
   return teachers().create(type, config);
 }
 
-}  // namespace rsd::teacher
+}  // namespace rsd::pipeline

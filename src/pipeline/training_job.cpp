@@ -1,21 +1,18 @@
-#include "rsd/train/training_job.h"
+#include "rsd/pipeline/training_job.h"
 
-#include <thread>
-
-#include "rsd/config/config.h"
-#include "rsd/config/run_options.h"
-#include "rsd/data/dataset.h"
-#include "rsd/dist/dist_options.h"
-#include "rsd/train/data_sources.h"
+#include "rsd/dist/communicator.h"
+#include "rsd/pipeline/data_sources.h"
+#include "rsd/pipeline/model_config.h"
+#include "rsd/pipeline/process.h"
+#include "rsd/pipeline/train_config.h"
 #include "rsd/util/error.h"
-#include "rsd/util/logging.h"
-#include "rsd/util/run_directory.h"
+#include "rsd/util/log_setup.h"
 
-namespace rsd::train {
+namespace rsd::pipeline {
 
-TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
+train::TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
   RunOptions run = run_options_from(config);
-  const dist::DistOptions dist = dist::dist_options_from(config);
+  const dist::DistOptions dist = dist_options_from(config);
   if (dist.distributed() && run.name.empty()) {
     throw ConfigError("a data-parallel run needs run.name so that every rank names the same run "
                       "(rsd_train --nproc sets it)");
@@ -34,8 +31,7 @@ TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
   if (job.dry_run) return {};
 
   auto communicator = std::make_shared<dist::Communicator>(dist);
-  const GridSpec grid = GridSpec::from_config(config);
-  std::shared_ptr<const data::RiskTargetSource> risk = risk_source_from(config, grid);
+  std::shared_ptr<const data::RiskTargetSource> risk = risk_source_from(config);
   if (!risk && config.get<bool>("model.risk_head.enabled")) {
     logging::warn("model.risk_head.enabled but data.risk_cache is null: no frame has a risk target, "
                   "so the RiskHead learns nothing");
@@ -50,15 +46,15 @@ TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
     logging::info("data.split_file is null: every clip trains, no validation");
   }
 
-  model::E2EModel model(model::e2e_model_options_from(config));
-  Trainer trainer(trainer_options_from(config), model, E2ELoss(e2e_loss_options_from(config)),
-                  train_loader, val_loader, communicator, run_dir,
-                  config.to_yaml());
-  const TrainSummary summary = trainer.run(job.resume);
+  model::E2EModel model(e2e_model_options_from(config));
+  train::Trainer trainer(trainer_options_from(config), model,
+                         train::E2ELoss(e2e_loss_options_from(config)), train_loader, val_loader,
+                         communicator, run_dir, config.to_yaml());
+  const train::TrainSummary summary = trainer.run(job.resume);
   logging::info("trained " + std::to_string(summary.step) + " steps; last loss " +
                 std::to_string(summary.last_loss) +
                 (summary.last_checkpoint.empty() ? "" : "; checkpoint " + summary.last_checkpoint));
   return summary;
 }
 
-}  // namespace rsd::train
+}  // namespace rsd::pipeline

@@ -1,14 +1,17 @@
-// The `run:` section: settings every app applies before it does its work.
+// Process setup, done once by each program before its work: the `run:` section (threads, seed,
+// determinism, logging, the run directory) and the `dist:` section (where this process sits in a
+// data-parallel job).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "rsd/config/config.h"
+#include "rsd/dist/dist_options.h"
 #include "rsd/util/logging.h"
+#include "rsd/util/run_directory.h"
 
-namespace rsd {
-
-class Config;
+namespace rsd::pipeline {
 
 struct RunOptions {
   std::string name;              // empty: derived from the config file name and the time
@@ -20,8 +23,12 @@ struct RunOptions {
   bool progress = true;
 };
 
-/// Reads `run:` from a resolved config; throws ConfigError on bad values.
+/// run.*; throws rsd::ConfigError on bad values.
 RunOptions run_options_from(const Config& config);
+
+/// dist.*, then the torchrun variables of the environment (dist::with_environment). Throws
+/// rsd::ConfigError naming the key or variable holding a malformed value.
+dist::DistOptions dist_options_from(const Config& config);
 
 /// The thread count `requested` stands for (0 or less: every core the process may use).
 int resolve_num_threads(int requested);
@@ -31,16 +38,10 @@ int resolve_num_threads(int requested);
 /// seed and determinism. Returns the thread count set.
 int apply_run_options(const RunOptions& options, int64_t rank = 0);
 
-}  // namespace rsd
-
-namespace rsd {
-
-class RunDirectory;
-
 /// Starts a run that writes files: opens run.root/run.name (a name derived from `config_path` and
 /// the time when run.name is null, and recorded into the config), writes the resolved config to
 /// config.yaml and sends the log to log.txt as well. `resume` reuses an existing folder.
 RunDirectory start_run_directory(Config& config, const RunOptions& options,
                                  const std::string& config_path, bool resume);
 
-}  // namespace rsd
+}  // namespace rsd::pipeline

@@ -1,18 +1,19 @@
-#include "rsd/eval/eval_job.h"
+#include "rsd/pipeline/evaluation_job.h"
 
 #include <filesystem>
 
-#include "rsd/config/config.h"
 #include "rsd/data/clip_index.h"
 #include "rsd/eval/evaluator.h"
 #include "rsd/eval/report.h"
 #include "rsd/model/e2e_model.h"
+#include "rsd/pipeline/data_sources.h"
+#include "rsd/pipeline/eval_config.h"
+#include "rsd/pipeline/model_config.h"
 #include "rsd/train/checkpoint.h"
-#include "rsd/train/data_sources.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
 
-namespace rsd::eval {
+namespace rsd::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -32,23 +33,23 @@ EvalSummary run_evaluation(const Config& config, const EvalJobOptions& job) {
   }
 
   // Config mistakes first (exit status 2), then the checkpoint and the data.
-  const GridSpec grid = GridSpec::from_config(config);
-  EvaluatorOptions options = evaluator_options_from(config);
+  eval::EvaluatorOptions options = evaluator_options_from(config);
+  const model::E2EModelOptions model_options = e2e_model_options_from(config);
   if (job.checkpoint.empty()) throw ConfigError("evaluation needs a checkpoint (--checkpoint)");
   EvalSummary summary;
   summary.out_dir =
       job.out_dir.empty() ? default_eval_dir(job.checkpoint, split_name) : job.out_dir;
   summary.report_path = (fs::path(summary.out_dir) / "report.md").string();
   options.picture_dir = (fs::path(summary.out_dir) / "pictures").string();
-  Evaluator evaluator(options);  // checks the horizons against the waypoint step
+  eval::Evaluator evaluator(options);  // checks the horizons against the waypoint step
   if (!fs::is_regular_file(job.checkpoint)) {
     throw CheckpointError(job.checkpoint + ": no such checkpoint file");
   }
 
-  std::shared_ptr<data::Loader> loader = train::make_loader(config, split, /*training=*/false, 0, 1,
-                                                            train::risk_source_from(config, grid));
+  std::shared_ptr<data::Loader> loader =
+      make_loader(config, split, /*training=*/false, 0, 1, risk_source_from(config));
 
-  model::E2EModel model(model::e2e_model_options_from(config));
+  model::E2EModel model(model_options);
   const train::TrainingProgress progress =
       train::CheckpointManager::load(job.checkpoint, *model, nullptr);
   logging::info("evaluating " + job.checkpoint + " (step " + std::to_string(progress.step) +
@@ -56,7 +57,7 @@ EvalSummary run_evaluation(const Config& config, const EvalJobOptions& job) {
 
   summary.metrics = evaluator.run(model, *loader);
 
-  ReportInfo info;
+  eval::ReportInfo info;
   info.title =
       "Evaluation of " + fs::path(job.checkpoint).filename().string() + " on " + split_name;
   info.details = {{"checkpoint", job.checkpoint},
@@ -65,9 +66,9 @@ EvalSummary run_evaluation(const Config& config, const EvalJobOptions& job) {
                   {"data root", config.get<std::string>("data.root")},
                   {"config", config.source_files().empty() ? "" : config.source_files().front()}};
   info.pictures = evaluator.pictures();
-  write_report(summary.out_dir, summary.metrics, info);
+  eval::write_report(summary.out_dir, summary.metrics, info);
   logging::info("evaluation report: " + summary.report_path);
   return summary;
 }
 
-}  // namespace rsd::eval
+}  // namespace rsd::pipeline

@@ -1,16 +1,17 @@
+#include "rsd/pipeline/process.h"
+
 #include <ATen/Parallel.h>
 #include <opencv2/core/utility.hpp>
 #include <sched.h>
 
+#include <algorithm>
 #include <thread>
 
-#include "rsd/config/config.h"
-#include "rsd/config/run_options.h"
 #include "rsd/util/error.h"
-#include "rsd/util/run_directory.h"
+#include "rsd/util/log_setup.h"
 #include "rsd/util/seed.h"
 
-namespace rsd {
+namespace rsd::pipeline {
 
 RunOptions run_options_from(const Config& config) {
   const Config run = config.section("run");
@@ -31,6 +32,17 @@ RunOptions run_options_from(const Config& config) {
   return options;
 }
 
+dist::DistOptions dist_options_from(const Config& config) {
+  const Config section = config.section("dist");
+  dist::DistOptions options;
+  options.backend = section.get<std::string>("backend");
+  options.master_addr = section.get<std::string>("master_addr");
+  options.master_port = section.get<int>("master_port");
+  options.timeout_s = section.get<double>("timeout_s");
+  options.bucket_mb = section.get<double>("bucket_mb");
+  return dist::with_environment(options);
+}
+
 int resolve_num_threads(int requested) {
   if (requested > 0) return requested;
   // The CPUs this process may run on (containers and taskset restrict them), not the machine's.
@@ -39,7 +51,7 @@ int resolve_num_threads(int requested) {
     const int allowed = CPU_COUNT(&set);
     if (allowed > 0) return allowed;
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 int apply_run_options(const RunOptions& options, int64_t rank) {
@@ -49,10 +61,6 @@ int apply_run_options(const RunOptions& options, int64_t rank) {
   seed_everything(options.seed, rank, options.deterministic);
   return threads;
 }
-
-}  // namespace rsd
-
-namespace rsd {
 
 RunDirectory start_run_directory(Config& config, const RunOptions& options,
                                  const std::string& config_path, bool resume) {
@@ -66,4 +74,4 @@ RunDirectory start_run_directory(Config& config, const RunOptions& options,
   return directory;
 }
 
-}  // namespace rsd
+}  // namespace rsd::pipeline

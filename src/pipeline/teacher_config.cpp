@@ -1,20 +1,17 @@
-// Config -> the teacher area's options structs. Values are checked here, at the edge, so that a
-// wrong value is reported with its key before any clip is touched.
+#include "rsd/pipeline/teacher_config.h"
+
 #include <initializer_list>
 #include <utility>
 
-#include "rsd/config/config.h"
 #include "rsd/config/config_checks.h"
-#include "rsd/teacher/jsonl_teacher.h"
-#include "rsd/teacher/rasterizer.h"
-#include "rsd/teacher/risk_cache_builder.h"
-#include "rsd/teacher/rule_teacher.h"
-#include "rsd/teacher/vlm_teacher.h"
+#include "rsd/pipeline/data_config.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 
-namespace rsd::teacher {
+namespace rsd::pipeline {
 namespace {
+
+using namespace rsd::teacher;
 
 MatchOptions match_options_from(const Config& config) {
   const Config match = config.section("teacher.match");
@@ -106,7 +103,7 @@ RasterizeOptions rasterize_options_from(const Config& config) {
 }
 
 RiskCacheBuildOptions risk_cache_build_options_from(const Config& config) {
-  RiskCacheBuildOptions options(GridSpec::from_config(config));
+  RiskCacheBuildOptions options(grid_spec_from(config));
   const Config teacher = config.section("teacher");
   options.output_dir = teacher.get<std::string>("output");
   options.rasterize = rasterize_options_from(config);
@@ -119,4 +116,12 @@ RiskCacheBuildOptions risk_cache_build_options_from(const Config& config) {
   return options;
 }
 
-}  // namespace rsd::teacher
+InspectOptions inspect_options_from(const Config& config) {
+  InspectOptions options(grid_spec_from(config));
+  options.cache_dir = config.get<std::string>("teacher.output");
+  options.data_root = config.get_or<std::string>("data.root", "");
+  options.cameras = config.get<std::vector<std::string>>("data.cameras");
+  return options;
+}
+
+}  // namespace rsd::pipeline

@@ -5,13 +5,10 @@
 
 #include <string>
 
+#include "rsd/config/config.h"
 #include "rsd/train/trainer.h"
 
-namespace rsd {
-class Config;
-}
-
-namespace rsd::train {
+namespace rsd::pipeline {
 
 struct TrainingJobOptions {
   std::string config_path;  // names the run when run.name is null
@@ -22,6 +19,6 @@ struct TrainingJobOptions {
 /// Trains as `config` says. With WORLD_SIZE > 1 (torchrun variables) this process is one rank of a
 /// data-parallel job; run.name must then be set so that every rank names the same run. Without a
 /// split file every clip trains and there is no validation.
-TrainSummary run_training_job(Config config, const TrainingJobOptions& options);
+train::TrainSummary run_training_job(Config config, const TrainingJobOptions& options);
 
-}  // namespace rsd::train
+}  // namespace rsd::pipeline

@@ -1,0 +1,29 @@
+// What `rsd_cache_risk` does, as library calls: build the risk cache with the teacher the config
+// names, and draw cached frames (`rsd_cache_risk inspect`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rsd/config/config.h"
+#include "rsd/teacher/inspect.h"
+#include "rsd/teacher/risk_cache_builder.h"
+
+namespace rsd::pipeline {
+
+struct RiskCacheJobOptions {
+  std::vector<std::string> clips;  // restrict to these clip names; empty: teacher.clips, else all
+  bool progress = true;
+};
+
+/// Every clip under data.root (or the chosen ones), frames read with data.cameras, judged by the
+/// teacher of teacher.type, cached into teacher.output on data.grid (teacher::run_risk_cache).
+teacher::RiskCacheRunReport run_risk_cache(const Config& config,
+                                           const RiskCacheJobOptions& options = {});
+
+/// teacher::render_risk_inspection with the caches of teacher.output and the clips of data.root.
+std::vector<std::string> render_risk_inspection(const Config& config,
+                                                const std::vector<teacher::InspectRequest>& requests,
+                                                const std::string& out_dir);
+
+}  // namespace rsd::pipeline

@@ -1,0 +1,22 @@
+// Config -> the training options (configs/base/train.yaml with the model keys the loss needs).
+#pragma once
+
+#include "rsd/config/config.h"
+#include "rsd/train/e2e_loss.h"
+#include "rsd/train/e2e_train_module.h"
+#include "rsd/train/trainer.h"
+
+namespace rsd::pipeline {
+
+/// train.* and run.progress; throws rsd::ConfigError naming a bad value. run_dir and config_yaml
+/// stay empty: the training job sets them.
+train::TrainerOptions trainer_options_from(const Config& config);
+
+/// train.backbone_lr_mult.
+train::E2ETrainModuleOptions e2e_train_module_options_from(const Config& config);
+
+/// train.loss_weights, model.detection_head (classes, targets, loss), model.planning_head's
+/// collision loss, train.risk_loss and data.grid.
+train::E2ELossOptions e2e_loss_options_from(const Config& config);
+
+}  // namespace rsd::pipeline
