@@ -4,8 +4,7 @@
 #include <iostream>
 
 #include "common/app.h"
-#include "rsd/teacher/inspect.h"
-#include "rsd/teacher/risk_cache_builder.h"
+#include "rsd/pipeline/risk_cache_job.h"
 #include "rsd/util/error.h"
 
 int main(int argc, char** argv) {
@@ -38,15 +37,15 @@ int main(int argc, char** argv) {
     if (app.got_subcommand(inspect)) {
       std::vector<rsd::teacher::InspectRequest> requests;
       for (const auto& frame : frames) requests.push_back(rsd::teacher::parse_inspect_request(frame));
-      for (const auto& path : rsd::teacher::render_risk_inspection(loaded.config, requests, out)) {
+      for (const auto& path : rsd::pipeline::render_risk_inspection(loaded.config, requests, out)) {
         std::cout << path << "\n";
       }
       return rsd::app::kSuccess;
     }
-    rsd::teacher::RiskCacheRunOptions options;
+    rsd::pipeline::RiskCacheJobOptions options;
     options.clips = clips;
     options.progress = !no_progress && loaded.run.progress;
-    const auto report = rsd::teacher::run_risk_cache(loaded.config, options);
+    const auto report = rsd::pipeline::run_risk_cache(loaded.config, options);
     std::cout << "risk cache in " << report.output_dir << ": " << report.clips.size() << " clips, "
               << report.frames_ok << " frames labelled, " << report.frames_failed
               << " frames FAILED (no label)\n";

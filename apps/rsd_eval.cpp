@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "common/app.h"
-#include "rsd/eval/eval_job.h"
 #include "rsd/eval/report.h"
+#include "rsd/pipeline/evaluation_job.h"
 #include "rsd/util/error.h"
 
 int main(int argc, char** argv) {
@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (checkpoint.empty()) throw rsd::ConfigError("--checkpoint is required to evaluate");
-    const rsd::eval::EvalSummary summary =
-        rsd::eval::run_evaluation(loaded.config, {checkpoint, split, out});
+    const rsd::pipeline::EvalSummary summary =
+        rsd::pipeline::run_evaluation(loaded.config, {checkpoint, split, out});
     std::cout << "report: " << summary.report_path << "\n";
     return 0;
   });

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "rsd/geometry/grid_spec.h"
+#include "rsd/pipeline/data_config.h"
 #include "rsd/util/error.h"
 
 namespace rsd::bench {
@@ -24,7 +25,7 @@ data::Batch random_batch(const Config& config, int64_t batch, uint64_t seed) {
   const auto width = config.get<int64_t>("data.image.width");
   const auto horizon = config.get<int64_t>("data.waypoints.future_steps");
   const auto past = config.get<int64_t>("data.waypoints.past_steps");
-  const GridSpec grid = GridSpec::from_config(config);
+  const GridSpec grid = pipeline::grid_spec_from(config);
   constexpr int64_t kBoxes = 8;
 
   data::Batch b;

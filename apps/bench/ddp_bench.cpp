@@ -13,14 +13,15 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_model.h"
-#include "rsd/config/config.h"
-#include "rsd/config/run_options.h"
 #include "rsd/data/batch.h"
 #include "rsd/dist/communicator.h"
 #include "rsd/dist/dist_options.h"
 #include "rsd/dist/gradient_sync.h"
 #include "rsd/dist/launcher.h"
 #include "rsd/model/e2e_model.h"
+#include "rsd/pipeline/model_config.h"
+#include "rsd/pipeline/process.h"
+#include "rsd/pipeline/train_config.h"
 #include "rsd/train/e2e_loss.h"
 #include "rsd/util/error.h"
 
@@ -55,8 +56,8 @@ int run_ddp_worker(const DdpBenchOptions& options) {
   auto communicator = std::make_shared<dist::Communicator>(dist_options);
   const Config config = load_bench_config(options.config);
   torch::manual_seed(0);
-  model::E2EModel model(model::e2e_model_options_from(config));
-  train::E2ELoss loss(train::e2e_loss_options_from(config));
+  model::E2EModel model(pipeline::e2e_model_options_from(config));
+  train::E2ELoss loss(pipeline::e2e_loss_options_from(config));
   dist::broadcast_module(*communicator, *model);
   std::vector<torch::Tensor> parameters = model->parameters();
   torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(1e-4));
@@ -108,7 +109,7 @@ int run_ddp_worker(const DdpBenchOptions& options) {
 }
 
 int run_ddp_bench(const Settings& settings, const DdpBenchOptions& options) {
-  const int cores = resolve_num_threads(settings.threads);
+  const int cores = pipeline::resolve_num_threads(settings.threads);
   const std::filesystem::path folder =
       std::filesystem::temp_directory_path() / ("rsd_bench_ddp_" + std::to_string(::getpid()));
   std::filesystem::create_directories(folder);

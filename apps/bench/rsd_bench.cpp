@@ -10,7 +10,7 @@
 #include "bench/train_bench.h"
 #include "bench/voxel_pool_bench.h"
 #include "common/app.h"
-#include "rsd/config/run_options.h"
+#include "rsd/pipeline/process.h"
 
 int main(int argc, char** argv) {
   CLI::App app("librsd benchmarks: medians and p90s over repetitions, with baselines measured in "
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   rsd::bench::add_ddp_flags(*ddp, *ddp_worker, ddp_options);
 
   return rsd::app::run(app, argc, argv, [&]() -> int {
-    at::set_num_threads(rsd::resolve_num_threads(settings.threads));
+    at::set_num_threads(rsd::pipeline::resolve_num_threads(settings.threads));
     if (copy->parsed()) {
       const std::size_t bytes = static_cast<std::size_t>(copy_mb) << 20;
       rsd::bench::register_copy_benchmarks(bytes);

@@ -14,6 +14,8 @@
 #include "bench/bench_model.h"
 #include "bench/memory_accounting.h"
 #include "rsd/model/e2e_model.h"
+#include "rsd/pipeline/model_config.h"
+#include "rsd/pipeline/train_config.h"
 #include "rsd/train/e2e_loss.h"
 
 namespace rsd::bench {
@@ -34,8 +36,8 @@ double median(std::vector<double> values) {
 nlohmann::json bench_config(const std::string& path, const TrainBenchOptions& options) {
   const Config config = load_bench_config(path);
   torch::manual_seed(0);
-  model::E2EModel model(model::e2e_model_options_from(config));
-  train::E2ELoss loss(train::e2e_loss_options_from(config));
+  model::E2EModel model(pipeline::e2e_model_options_from(config));
+  train::E2ELoss loss(pipeline::e2e_loss_options_from(config));
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-4));
   const data::Batch batch = random_batch(config, options.batch, 1);
 

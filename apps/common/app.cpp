@@ -26,13 +26,13 @@ void add_config_flags(CLI::App& app, ConfigFlags& flags, bool config_required) {
 LoadedConfig load_config(const ConfigFlags& flags) {
   LoadedConfig loaded;
   loaded.config = Config::load(flags.config, flags.overrides);
-  loaded.run = run_options_from(loaded.config);
+  loaded.run = pipeline::run_options_from(loaded.config);
   if (!flags.log_level.empty()) {
     loaded.run.log_level = logging::parse_level(flags.log_level);
     loaded.config.set("run.log_level", flags.log_level, "--log-level");
   }
   logging::set_level(loaded.run.log_level);
-  loaded.threads = apply_run_options(loaded.run);
+  loaded.threads = pipeline::apply_run_options(loaded.run);
   return loaded;
 }
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "rsd/config/config.h"
-#include "rsd/config/run_options.h"
+#include "rsd/pipeline/process.h"
 
 namespace rsd::app {
 
@@ -28,7 +28,7 @@ void add_config_flags(CLI::App& app, ConfigFlags& flags, bool config_required = 
 
 struct LoadedConfig {
   Config config;
-  RunOptions run;
+  pipeline::RunOptions run;
   int threads = 0;
 };
 
