@@ -5,6 +5,8 @@
 #include "rsd/pipeline/model_config.h"
 #include "rsd/pipeline/process.h"
 #include "rsd/pipeline/train_config.h"
+#include "rsd/train/e2e_train_module.h"
+#include "rsd/train/loader_source.h"
 #include "rsd/util/error.h"
 #include "rsd/util/log_setup.h"
 
@@ -47,9 +49,14 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
   }
 
   model::E2EModel model(e2e_model_options_from(config));
-  train::Trainer trainer(trainer_options_from(config), model,
-                         train::E2ELoss(e2e_loss_options_from(config)), train_loader, val_loader,
-                         communicator, run_dir, config.to_yaml());
+  train::TrainerOptions trainer_options = trainer_options_from(config);
+  trainer_options.run_dir = run_dir;
+  trainer_options.config_yaml = config.to_yaml();
+  auto module = std::make_shared<train::E2ETrainModule>(
+      model, train::E2ELoss(e2e_loss_options_from(config)), e2e_train_module_options_from(config));
+  train::Trainer<data::Batch> trainer(
+      trainer_options, module, std::make_shared<train::LoaderSource>(train_loader),
+      val_loader ? std::make_shared<train::LoaderSource>(val_loader) : nullptr, communicator);
   const train::TrainSummary summary = trainer.run(job.resume);
   logging::info("trained " + std::to_string(summary.step) + " steps; last loss " +
                 std::to_string(summary.last_loss) +

@@ -105,7 +105,8 @@ CheckpointManager::CheckpointManager(std::string directory, int keep_last)
 }
 
 std::string CheckpointManager::save(const TrainingProgress& progress, const torch::nn::Module& model,
-                                    const torch::optim::Optimizer& optimizer, bool is_best) const {
+                                    const torch::optim::Optimizer& optimizer, bool is_best,
+                                    const ExtraStateWriter& write_extra) const {
   torch::serialize::OutputArchive archive;
   archive.write("format_version", c10::IValue(kFormatVersion));
   archive.write("step", c10::IValue(progress.step));
@@ -118,6 +119,7 @@ std::string CheckpointManager::save(const TrainingProgress& progress, const torc
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  if (write_extra) write_extra(archive);
   {
     at::Generator generator = default_generator();
     std::lock_guard<std::mutex> lock(generator.mutex());
@@ -141,7 +143,8 @@ std::string CheckpointManager::save(const TrainingProgress& progress, const torc
 }
 
 TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Module& model,
-                                         torch::optim::Optimizer* optimizer) {
+                                         torch::optim::Optimizer* optimizer,
+                                         const ExtraStateReader& read_extra) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
@@ -174,6 +177,7 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
       archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
     }
+    if (read_extra) read_extra(archive);
     at::Tensor rng_state;
     archive.read("rng_state", rng_state);
     at::Generator generator = default_generator();
@@ -186,7 +190,8 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
 }
 
 std::optional<TrainingProgress> CheckpointManager::resume(torch::nn::Module& model,
-                                                          torch::optim::Optimizer& optimizer) const {
+                                                          torch::optim::Optimizer& optimizer,
+                                                          const ExtraStateReader& read_extra) const {
   std::vector<fs::path> candidates;
   std::error_code ec;
   const fs::path last = fs::path(directory_) / kLastFile;
@@ -204,7 +209,7 @@ std::optional<TrainingProgress> CheckpointManager::resume(torch::nn::Module& mod
   for (const auto& file : candidates) {
     if (!fs::exists(file, ec)) continue;
     try {
-      return load(file.string(), model, &optimizer);
+      return load(file.string(), model, &optimizer, read_extra);
     } catch (const CheckpointError& e) {
       // A file cut short by a crash must not end the run: the previous one is still good.
       logging::warn(std::string("skipping checkpoint: ") + e.what());

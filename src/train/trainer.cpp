@@ -2,87 +2,166 @@
 
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <unordered_map>
 
+#include "builtin_hooks.h"
+#include "rsd/dist/communicator.h"
 #include "rsd/dist/gradient_sync.h"
-#include "rsd/train/checkpoint.h"
 #include "rsd/train/lr_schedule.h"
-#include "rsd/util/error.h"
 #include "rsd/util/logging.h"
-#include "rsd/util/metrics_writer.h"
-#include "rsd/util/progress.h"
 
 namespace rsd::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr const char* kHookStateKey = "hooks";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string format_terms(const std::vector<std::pair<std::string, double>>& terms) {
+std::string format_values(const NamedValues& values) {
   std::ostringstream text;
-  for (const auto& [name, value] : terms) text << (text.tellp() > 0 ? " " : "") << name << "=" << value;
+  for (const auto& [name, value] : values) {
+    text << (text.tellp() > 0 ? " " : "") << name << "=" << value;
+  }
   return text.str();
+}
+
+bool is_valid_hook_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// Sums "loss" and the terms of several StepResults; the first one fixes the names.
+class LossSums {
+ public:
+  void add(const StepResult& result, const char* step_name) {
+    RSD_CHECK(result.loss.defined() && result.loss.numel() == 1, step_name,
+              " must return a scalar loss");
+    if (names_.empty()) {
+      names_.push_back("loss");
+      for (const auto& term : result.terms) names_.push_back(term.first);
+      sums_.assign(names_.size(), 0.0);
+    } else {
+      bool same = result.terms.size() + 1 == names_.size();
+      for (std::size_t i = 0; same && i < result.terms.size(); ++i) {
+        same = result.terms[i].first == names_[i + 1];
+      }
+      RSD_CHECK(same, step_name, " returned other loss terms than before (", names_.size() - 1,
+                " terms first, ", result.terms.size(),
+                " now): every step must name the same terms");
+    }
+    sums_[0] += result.loss.item<double>();
+    for (std::size_t i = 0; i < result.terms.size(); ++i) {
+      sums_[i + 1] += result.terms[i].second.item<double>();
+    }
+    ++count_;
+  }
+
+  int64_t count() const { return count_; }
+  const std::vector<std::string>& names() const { return names_; }
+  std::vector<double> means() const {
+    std::vector<double> means = sums_;
+    for (auto& value : means) value /= static_cast<double>(std::max<int64_t>(count_, 1));
+    return means;
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<double> sums_;
+  int64_t count_ = 0;
+};
+
+NamedValues zip(const std::vector<std::string>& names, const std::vector<double>& values) {
+  NamedValues result;
+  for (std::size_t i = 0; i < names.size(); ++i) result.emplace_back(names[i], values[i]);
+  return result;
 }
 
 }  // namespace
 
-struct Trainer::State {
-  State(TrainerOptions options, model::E2EModel model, E2ELoss loss,
-        std::shared_ptr<data::Loader> train_loader, std::shared_ptr<data::Loader> val_loader,
-        std::shared_ptr<dist::Communicator> communicator, std::string run_dir, std::string config_yaml)
-      : options(options), model(std::move(model)), loss(std::move(loss)),
-        train_loader(std::move(train_loader)), val_loader(std::move(val_loader)),
-        communicator(std::move(communicator)), run_dir(std::move(run_dir)),
-        config_yaml(std::move(config_yaml)) {}
+struct TrainerBase::Impl {
+  Impl(TrainerState state, TrainerOptions options, torch::nn::Module& module, int64_t batch_size,
+       bool has_validation, std::shared_ptr<dist::Communicator> communicator)
+      : state(std::move(state)), options(std::move(options)), module(module),
+        batch_size(batch_size), has_validation(has_validation),
+        communicator(std::move(communicator)) {}
 
+  TrainerState state;
   TrainerOptions options;
-  model::E2EModel model;
-  E2ELoss loss;
-  std::shared_ptr<data::Loader> train_loader;
-  std::shared_ptr<data::Loader> val_loader;
+  torch::nn::Module& module;
+  int64_t batch_size;
+  bool has_validation;
   std::shared_ptr<dist::Communicator> communicator;
-  std::string run_dir;
-  std::string config_yaml;
 
+  std::vector<torch::Tensor> parameters;  // the optimised ones, in registration order
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<WarmupCosineSchedule> schedule;
   std::unique_ptr<dist::GradientSynchronizer> sync;
   std::unique_ptr<CheckpointManager> checkpoints;
-  std::unique_ptr<MetricsWriter> metrics;
-  std::vector<torch::Tensor> parameters;
+  std::vector<std::shared_ptr<Hook>> hooks;
 
-  TrainingProgress progress;
+  bool started = false;
   int64_t batch_in_epoch = 0;  // batches this rank consumed in progress.epoch
+  double last_loss = 0.0;
+  std::string last_checkpoint;
 
-  bool writes_files() const { return communicator->is_main() && !run_dir.empty(); }
-  int64_t samples_per_batch() const {
-    return train_loader->options().batch_size * communicator->world_size();
-  }
+  bool writes_files() const { return communicator->is_main() && !options.run_dir.empty(); }
+  int64_t samples_per_batch() const { return batch_size * communicator->world_size(); }
 
-  void build_optimizer() {
-    std::vector<torch::Tensor> backbone, rest;
-    for (const auto& item : model->named_parameters()) {
+  // AdamW over the groups' parameters (each parameter that requires a gradient in exactly one
+  // group), with the schedule's multiplier per group.
+  void build_optimizer(const std::vector<ParamGroup>& groups) {
+    std::unordered_map<const void*, std::size_t> group_of;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      for (const auto& parameter : groups[g].parameters) {
+        if (!parameter.requires_grad()) continue;
+        if (!group_of.emplace(parameter.unsafeGetTensorImpl(), g).second) {
+          throw Error("a parameter is in two parameter groups (the second is '" + groups[g].name +
+                      "')");
+        }
+      }
+    }
+    std::vector<std::vector<torch::Tensor>> members(groups.size());
+    for (const auto& item : module.named_parameters(/*recurse=*/true)) {
       if (!item.value().requires_grad()) continue;
-      (item.key().rfind("image_encoder.", 0) == 0 ? backbone : rest).push_back(item.value());
+      const auto found = group_of.find(item.value().unsafeGetTensorImpl());
+      if (found == group_of.end()) {
+        throw Error("parameter " + item.key() +
+                    " requires a gradient but is in no parameter group of the train module");
+      }
+      members[found->second].push_back(item.value());
       parameters.push_back(item.value());
+      group_of.erase(found);
     }
-    std::vector<torch::optim::OptimizerParamGroup> groups;
+    if (!group_of.empty()) {
+      throw Error("a parameter group holds a tensor that is not a parameter of the module");
+    }
+    std::vector<torch::optim::OptimizerParamGroup> optimizer_groups;
     std::vector<double> multipliers;
-    if (!backbone.empty()) {
-      groups.emplace_back(backbone);
-      multipliers.push_back(options.backbone_lr_mult);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (members[g].empty()) continue;
+      RSD_CHECK(groups[g].lr_mult >= 0.0, "parameter group '", groups[g].name,
+                "' has a negative learning-rate multiplier ", groups[g].lr_mult);
+      optimizer_groups.emplace_back(members[g]);
+      multipliers.push_back(groups[g].lr_mult);
     }
-    groups.emplace_back(rest);
-    multipliers.push_back(1.0);
+    RSD_CHECK(!optimizer_groups.empty(),
+              "the train module has no parameter that requires a gradient");
     optimizer = std::make_unique<torch::optim::AdamW>(
-        groups, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
+        optimizer_groups,
+        torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
     LrScheduleOptions schedule_options;
     schedule_options.base_lr = options.lr;
     schedule_options.total_steps = options.steps;
@@ -90,228 +169,279 @@ struct Trainer::State {
     schedule = std::make_unique<WarmupCosineSchedule>(schedule_options, multipliers);
   }
 
-  data::Batch next_batch() {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (auto batch = train_loader->next()) {
-        ++batch_in_epoch;
-        progress.samples_in_epoch = batch_in_epoch * samples_per_batch();
-        return std::move(*batch);
+  void write_hook_states(torch::serialize::OutputArchive& archive) const {
+    torch::serialize::OutputArchive states;
+    for (const auto& hook : hooks) {
+      torch::serialize::OutputArchive own;
+      hook->save(own);
+      states.write(hook->name(), own);
+    }
+    archive.write(kHookStateKey, states);
+  }
+
+  void read_hook_states(torch::serialize::InputArchive& archive) {
+    torch::serialize::InputArchive states;
+    if (!archive.try_read(kHookStateKey, states)) return;  // written before hooks had state
+    for (const auto& name : states.keys()) {
+      torch::serialize::InputArchive own;
+      if (!states.try_read(name, own)) continue;  // not a hook's archive
+      const auto hook = std::find_if(hooks.begin(), hooks.end(),
+                                     [&](const auto& h) { return h->name() == name; });
+      if (hook != hooks.end()) {
+        (*hook)->load(own);
+      } else {
+        logging::warn("the checkpoint holds state of hook '" + name +
+                      "', which this trainer does not have: ignored");
       }
-      ++progress.epoch;
-      batch_in_epoch = 0;
-      progress.samples_in_epoch = 0;
-      train_loader->start_epoch(progress.epoch, 0);
     }
-    throw Error("the training split yields no batch: " +
-                std::to_string(train_loader->batches_per_epoch()) + " batches per epoch on rank " +
-                std::to_string(communicator->rank()) + " (too few samples for data.loader.batch_size?)");
-  }
-
-  // Sums per-rank values once per step; returns the means over ranks.
-  std::vector<double> mean_over_ranks(const std::vector<double>& values) {
-    if (communicator->world_size() == 1) return values;
-    std::vector<torch::Tensor> packed{torch::tensor(values, torch::kFloat64)};
-    communicator->all_reduce_sum(packed);
-    std::vector<double> means(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      means[i] = packed[0][static_cast<int64_t>(i)].item<double>() / communicator->world_size();
-    }
-    return means;
-  }
-
-  std::string save_checkpoint(bool is_best) {
-    progress.config_yaml = config_yaml;
-    std::string path;
-    if (writes_files()) path = checkpoints->save(progress, *model, *optimizer, is_best);
-    communicator->barrier();  // no rank races ahead of a checkpoint it may need to resume from
-    return path;
   }
 };
 
-Trainer::Trainer(TrainerOptions options, model::E2EModel model, E2ELoss loss,
-                 std::shared_ptr<data::Loader> train_loader, std::shared_ptr<data::Loader> val_loader,
-                 std::shared_ptr<dist::Communicator> communicator, std::string run_dir,
-                 std::string config_yaml)
-    : state_(std::make_unique<State>(options, std::move(model), std::move(loss),
-                                     std::move(train_loader), std::move(val_loader),
-                                     std::move(communicator), std::move(run_dir),
-                                     std::move(config_yaml))) {
-  State& s = *state_;
-  RSD_CHECK(s.train_loader != nullptr, "a training loader is required");
-  RSD_CHECK(s.communicator != nullptr, "a communicator is required (world size 1 for one process)");
-  s.build_optimizer();
-  if (!s.run_dir.empty()) {
+// TrainerState's view of the trainer.
+const TrainerOptions& TrainerState::options() const { return trainer_->impl_->options; }
+int TrainerState::rank() const { return trainer_->impl_->communicator->rank(); }
+int TrainerState::world_size() const { return trainer_->impl_->communicator->world_size(); }
+bool TrainerState::writes_files() const { return trainer_->impl_->writes_files(); }
+torch::nn::Module& TrainerState::module() const { return trainer_->impl_->module; }
+torch::optim::Optimizer& TrainerState::optimizer() const { return *trainer_->impl_->optimizer; }
+NamedValues TrainerState::validate() { return trainer_->validate(); }
+std::string TrainerState::save_checkpoint(bool is_best) {
+  return trainer_->save_checkpoint(is_best);
+}
+void TrainerState::request_stop(std::string reason) {
+  stop_requested_ = true;
+  stop_reason_ = std::move(reason);
+}
+
+TrainerBase::TrainerBase(TrainerOptions options, torch::nn::Module& module,
+                         std::vector<ParamGroup> groups, int64_t batch_size, bool has_validation,
+                         std::shared_ptr<dist::Communicator> communicator) {
+  RSD_CHECK(options.steps > 0, "steps must be positive, got ", options.steps);
+  RSD_CHECK(options.accumulate >= 1, "accumulate must be at least 1, got ", options.accumulate);
+  RSD_CHECK(options.log_every >= 1, "log_every must be at least 1, got ", options.log_every);
+  RSD_CHECK(options.max_bad_steps >= 1, "max_bad_steps must be at least 1, got ",
+            options.max_bad_steps);
+  RSD_CHECK(batch_size >= 1, "the training batch source reports a batch size of ", batch_size);
+  if (!communicator) communicator = std::make_shared<dist::Communicator>(dist::DistOptions{});
+  impl_ = std::make_unique<Impl>(TrainerState(*this), std::move(options), module, batch_size,
+                                 has_validation, std::move(communicator));
+  Impl& s = *impl_;
+  s.build_optimizer(groups);
+  if (!s.options.run_dir.empty()) {
     s.checkpoints = std::make_unique<CheckpointManager>(
-        s.run_dir + "/checkpoints", static_cast<int>(s.options.keep_checkpoints));
+        s.options.run_dir + "/checkpoints", static_cast<int>(s.options.keep_checkpoints));
   }
+  add_hook(make_progress_hook());
+  if (has_validation && s.options.val_every > 0) add_hook(make_validation_hook());
+  add_hook(make_checkpoint_hook());
+  add_hook(make_metrics_hook());
 }
 
-Trainer::~Trainer() = default;
+TrainerBase::~TrainerBase() = default;
 
-std::vector<std::pair<std::string, double>> Trainer::validate() {
-  State& s = *state_;
-  RSD_CHECK(s.val_loader != nullptr, "validation needs a validation loader");
+void TrainerBase::add_hook(std::shared_ptr<Hook> hook) {
+  Impl& s = *impl_;
+  RSD_CHECK(hook != nullptr, "add_hook needs a hook");
+  RSD_CHECK(!s.started, "hooks must be added before run()");
+  const std::string name = hook->name();
+  RSD_CHECK(is_valid_hook_name(name), "hook name '", name,
+            "' must be letters, digits and '_' (it keys the hook's checkpoint state)");
+  for (const auto& other : s.hooks) {
+    RSD_CHECK(other->name() != name, "a hook named '", name, "' is already registered");
+  }
+  s.hooks.push_back(std::move(hook));
+}
+
+const TrainerState& TrainerBase::state() const { return impl_->state; }
+
+torch::optim::Optimizer& TrainerBase::optimizer() { return *impl_->optimizer; }
+
+std::vector<double> TrainerBase::mean_over_ranks(std::vector<double> values) {
+  dist::Communicator& communicator = *impl_->communicator;
+  if (communicator.world_size() == 1) return values;
+  std::vector<torch::Tensor> packed{torch::tensor(values, torch::kFloat64)};
+  communicator.all_reduce_sum(packed);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = packed[0][static_cast<int64_t>(i)].item<double>() / communicator.world_size();
+  }
+  return values;
+}
+
+std::string TrainerBase::save_checkpoint(bool is_best) {
+  Impl& s = *impl_;
+  s.state.progress.config_yaml = s.options.config_yaml;
+  std::string path;
+  if (s.writes_files()) {
+    path = s.checkpoints->save(
+        s.state.progress, s.module, *s.optimizer, is_best,
+        [&](torch::serialize::OutputArchive& archive) { s.write_hook_states(archive); });
+    s.last_checkpoint = path;
+  }
+  s.communicator->barrier();  // no rank races ahead of a checkpoint it may need to resume from
+  s.state.checkpoint_step_ = s.state.progress.step;
+  return path;
+}
+
+NamedValues TrainerBase::validate() {
+  Impl& s = *impl_;
+  RSD_CHECK(s.has_validation, "validation needs a validation batch source");
+  const bool was_training = s.module.is_training();
   torch::NoGradGuard no_grad;
-  s.model->eval();
-  s.val_loader->start_epoch(0);
-  std::vector<std::string> names;
-  std::vector<double> sums;
-  int64_t batches = 0;
-  while (auto batch = s.val_loader->next()) {
-    const LossTerms terms = s.loss(s.model->forward(*batch), *batch);
-    if (names.empty()) {
-      names.push_back("loss");
-      for (const auto& term : terms.terms) names.push_back(term.first);
-      sums.assign(names.size(), 0.0);
+  s.module.eval();
+  LossSums sums;
+  try {
+    start_validation();
+    while (std::optional<StepResult> result = validation_step()) {
+      sums.add(*result, "validation_step");
+      if (sums.count() == s.options.val_batches) break;
     }
-    sums[0] += terms.total.item<double>();
-    for (std::size_t i = 0; i < terms.terms.size(); ++i) sums[i + 1] += terms.terms[i].second.item<double>();
-    if (++batches == s.options.val_batches) break;
+  } catch (...) {
+    s.module.train(was_training);
+    throw;
   }
-  s.model->train();
-  RSD_CHECK(batches > 0, "the validation split yields no batch");
-  for (auto& sum : sums) sum /= static_cast<double>(batches);
-  const std::vector<double> means = s.mean_over_ranks(sums);
-  std::vector<std::pair<std::string, double>> result;
-  for (std::size_t i = 0; i < names.size(); ++i) result.emplace_back(names[i], means[i]);
-  return result;
+  s.module.train(was_training);
+  RSD_CHECK(sums.count() > 0, "the validation batch source yields no batch");
+  return zip(sums.names(), mean_over_ranks(sums.means()));
 }
 
-TrainSummary Trainer::run(bool resume) {
-  State& s = *state_;
+void TrainerBase::next_batch() {
+  Impl& s = *impl_;
+  TrainingProgress& progress = s.state.progress;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (fetch_batch()) {
+      ++s.batch_in_epoch;
+      progress.samples_in_epoch = s.batch_in_epoch * s.samples_per_batch();
+      return;
+    }
+    ++progress.epoch;
+    s.batch_in_epoch = 0;
+    progress.samples_in_epoch = 0;
+    start_epoch(progress.epoch, 0);
+  }
+  throw Error("the training batch source yields no batch in epoch " +
+              std::to_string(progress.epoch) + " on rank " +
+              std::to_string(s.communicator->rank()) + " (fewer samples than the batch size " +
+              std::to_string(s.batch_size) + "?)");
+}
+
+void TrainerBase::run_step() {
+  Impl& s = *impl_;
+  TrainerState& state = s.state;
   const TrainerOptions& o = s.options;
+  const auto step_start = Clock::now();
+  const int64_t step = state.progress.step;  // 0-based index of this step
+  state.validation.reset();
+  state.improved = false;
+  s.schedule->apply(*s.optimizer, step);
+  s.optimizer->zero_grad();
+  for (const auto& hook : s.hooks) hook->before_step(state);
+
+  LossSums sums;
+  double data_wait = 0.0;
+  for (int64_t micro = 0; micro < o.accumulate; ++micro) {
+    const auto wait_start = Clock::now();
+    next_batch();
+    data_wait += seconds_since(wait_start);
+    const StepResult result = training_step();
+    if (s.sync && micro == o.accumulate - 1) s.sync->arm();
+    (result.loss / static_cast<double>(o.accumulate)).backward();
+    sums.add(result, "training_step");
+  }
+  if (s.sync) s.sync->finish();
+  const std::vector<double> means = mean_over_ranks(sums.means());
+
+  StepRecord& record = state.last_step;
+  record = StepRecord{};
+  record.losses = zip(sums.names(), means);
+  record.lr = s.schedule->lr_at(step);
+  record.samples = o.accumulate * s.samples_per_batch();
+  for (const auto& hook : s.hooks) hook->after_backward(state);
+
+  ++state.progress.step;
+  if (!std::isfinite(means[0])) {
+    // Every rank sees the same mean, so all skip together.
+    s.optimizer->zero_grad();
+    record.skipped = true;
+    ++state.progress.bad_steps;
+    logging::warn("step " + std::to_string(state.progress.step) + ": non-finite loss (" +
+                  format_values(record.losses) + "); update skipped (" +
+                  std::to_string(state.progress.bad_steps) + " in a row)");
+    if (state.progress.bad_steps >= o.max_bad_steps) {
+      const std::string path = save_checkpoint(false);
+      throw Error("training stopped: " + std::to_string(state.progress.bad_steps) +
+                  " consecutive non-finite losses (max_bad_steps) at step " +
+                  std::to_string(state.progress.step) +
+                  (path.empty() ? std::string() : "; checkpoint " + path));
+    }
+  } else {
+    state.progress.bad_steps = 0;
+    const double max_norm =
+        o.grad_clip > 0.0 ? o.grad_clip : std::numeric_limits<double>::infinity();
+    record.grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, max_norm);
+    s.optimizer->step();
+    s.last_loss = means[0];
+  }
+  record.seconds = seconds_since(step_start);
+  record.data_wait_seconds = data_wait;
+  for (const auto& hook : s.hooks) hook->after_step(state);
+}
+
+TrainSummary TrainerBase::run(bool resume) {
+  Impl& s = *impl_;
+  TrainerState& state = s.state;
+  const TrainerOptions& o = s.options;
+  RSD_CHECK(!s.started, "run() can be called once per Trainer");
+  s.started = true;
+  std::stable_sort(s.hooks.begin(), s.hooks.end(),
+                   [](const auto& a, const auto& b) { return a->priority() < b->priority(); });
+
   if (resume && s.checkpoints) {
-    if (auto restored = s.checkpoints->resume(*s.model, *s.optimizer)) {
-      s.progress = *restored;
-      logging::info("resumed at step " + std::to_string(s.progress.step) + " (epoch " +
-                    std::to_string(s.progress.epoch) + ")");
+    const auto restored = s.checkpoints->resume(
+        s.module, *s.optimizer,
+        [&](torch::serialize::InputArchive& archive) { s.read_hook_states(archive); });
+    if (restored) {
+      state.progress = *restored;
+      logging::info("resumed at step " + std::to_string(state.progress.step) + " (epoch " +
+                    std::to_string(state.progress.epoch) + ")");
     } else {
       logging::info("no checkpoint to resume from: starting afresh");
     }
   }
-  dist::broadcast_module(*s.communicator, *s.model);
+  dist::broadcast_module(*s.communicator, s.module);
   if (s.communicator->world_size() > 1) {
     s.sync = std::make_unique<dist::GradientSynchronizer>(s.communicator, s.parameters,
                                                           s.communicator->options().bucket_mb);
   }
-  if (s.writes_files()) s.metrics = std::make_unique<MetricsWriter>(s.run_dir + "/metrics.jsonl");
+  s.batch_in_epoch = state.progress.samples_in_epoch / s.samples_per_batch();
+  start_epoch(state.progress.epoch, s.batch_in_epoch);
+  s.module.train();
+  state.end_step_ =
+      o.stop_after > 0 ? std::min(o.steps, state.progress.step + o.stop_after) : o.steps;
 
-  s.batch_in_epoch = s.progress.samples_in_epoch / s.samples_per_batch();
-  s.train_loader->start_epoch(s.progress.epoch, s.batch_in_epoch);
-  s.model->train();
-
-  const int64_t last_step =
-      o.stop_after > 0 ? std::min(o.steps, s.progress.step + o.stop_after) : o.steps;
-  ProgressOptions bar_options;
-  bar_options.enabled = o.progress && s.communicator->is_main();
-  ProgressBar bar("train", o.steps, bar_options);
-  bar.advance(s.progress.step);
+  try {
+    for (const auto& hook : s.hooks) hook->before_train(state);
+    while (state.progress.step < state.end_step_ && !state.stop_requested()) run_step();
+  } catch (...) {
+    for (const auto& hook : s.hooks) {
+      try {
+        hook->after_train(state, false);
+      } catch (const std::exception& e) {
+        logging::warn("hook '" + hook->name() + "' failed after the run failed: " + e.what());
+      }
+    }
+    throw;
+  }
+  if (state.stop_requested()) {
+    logging::info("stopped at step " + std::to_string(state.progress.step) + ": " +
+                  state.stop_reason());
+  }
+  for (const auto& hook : s.hooks) hook->after_train(state, true);
 
   TrainSummary summary;
-  summary.best_val = s.progress.best_metric;
-  double window_data_wait = 0.0;
-  auto window_start = Clock::now();
-  int64_t window_steps = 0;
-  bool saved_at_current_step = false;
-
-  while (s.progress.step < last_step) {
-    const int64_t step = s.progress.step;
-    s.schedule->apply(*s.optimizer, step);
-    s.optimizer->zero_grad();
-    std::vector<std::string> names;
-    std::vector<double> values;  // total, then the terms, summed over micro-batches
-    for (int64_t micro = 0; micro < o.accumulate; ++micro) {
-      const auto wait_start = Clock::now();
-      const data::Batch batch = s.next_batch();
-      window_data_wait += seconds_since(wait_start);
-      if (s.sync && micro == o.accumulate - 1) s.sync->arm();
-      const LossTerms terms = s.loss(s.model->forward(batch), batch);
-      (terms.total / static_cast<double>(o.accumulate)).backward();
-      if (names.empty()) {
-        names.push_back("loss");
-        for (const auto& term : terms.terms) names.push_back(term.first);
-        values.assign(names.size(), 0.0);
-      }
-      values[0] += terms.total.item<double>() / o.accumulate;
-      for (std::size_t i = 0; i < terms.terms.size(); ++i) {
-        values[i + 1] += terms.terms[i].second.item<double>() / o.accumulate;
-      }
-    }
-    if (s.sync) s.sync->finish();
-    const std::vector<double> means = s.mean_over_ranks(values);
-    std::vector<std::pair<std::string, double>> terms;
-    for (std::size_t i = 0; i < names.size(); ++i) terms.emplace_back(names[i], means[i]);
-
-    ++s.progress.step;
-    saved_at_current_step = false;
-    if (!std::isfinite(means[0])) {
-      // Every rank sees the same mean, so all skip together.
-      s.optimizer->zero_grad();
-      ++s.progress.bad_steps;
-      logging::warn("step " + std::to_string(step + 1) + ": non-finite loss (" + format_terms(terms) +
-                    "); update skipped (" + std::to_string(s.progress.bad_steps) + " in a row)");
-      if (s.progress.bad_steps >= o.max_bad_steps) {
-        const std::string path = s.save_checkpoint(false);
-        throw Error("training stopped: " + std::to_string(s.progress.bad_steps) +
-                    " consecutive non-finite losses (train.max_bad_steps) at step " +
-                    std::to_string(s.progress.step) +
-                    (path.empty() ? std::string() : "; checkpoint " + path));
-      }
-    } else {
-      s.progress.bad_steps = 0;
-      const double max_norm = o.grad_clip > 0.0 ? o.grad_clip : std::numeric_limits<double>::infinity();
-      const double grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, max_norm);
-      s.optimizer->step();
-      summary.last_loss = means[0];
-      ++window_steps;
-
-      if (s.progress.step % o.log_every == 0 || s.progress.step == last_step) {
-        const double elapsed = seconds_since(window_start);
-        if (s.metrics) {
-          MetricsRecord record;
-          record.add("mode", "train").add("step", s.progress.step).add("epoch", s.progress.epoch)
-              .add("lr", s.schedule->lr_at(step));
-          for (const auto& [name, value] : terms) record.add(name, value);
-          record.add("grad_norm", grad_norm)
-              .add("samples_per_s", static_cast<double>(window_steps * o.accumulate *
-                                                        s.samples_per_batch()) / elapsed)
-              .add("data_wait_fraction", window_data_wait / elapsed)
-              .add("time", elapsed / static_cast<double>(std::max<int64_t>(window_steps, 1)));
-          s.metrics->write(record);
-        }
-        window_start = Clock::now();
-        window_data_wait = 0.0;
-        window_steps = 0;
-      }
-    }
-    std::ostringstream status;
-    status << "loss " << means[0];
-    bar.set_status(status.str());
-    bar.advance();
-
-    bool is_best = false;
-    if (s.val_loader && o.val_every > 0 &&
-        (s.progress.step % o.val_every == 0 || s.progress.step == o.steps)) {
-      const auto val = validate();
-      is_best = val.front().second < s.progress.best_metric;
-      if (is_best) s.progress.best_metric = val.front().second;
-      summary.best_val = s.progress.best_metric;
-      logging::info("step " + std::to_string(s.progress.step) + " validation: " + format_terms(val));
-      if (s.metrics) {
-        MetricsRecord record;
-        record.add("mode", "val").add("step", s.progress.step);
-        for (const auto& [name, value] : val) record.add(name, value);
-        s.metrics->write(record);
-      }
-    }
-    if ((o.checkpoint_every > 0 && s.progress.step % o.checkpoint_every == 0) || is_best) {
-      summary.last_checkpoint = s.save_checkpoint(is_best);
-      saved_at_current_step = true;
-    }
-  }
-  if (!saved_at_current_step) summary.last_checkpoint = s.save_checkpoint(false);
-  bar.finish();
-  summary.step = s.progress.step;
+  summary.step = state.progress.step;
+  summary.last_loss = s.last_loss;
+  summary.best_val = state.progress.best_metric;
+  summary.last_checkpoint = s.last_checkpoint;
   return summary;
 }
 

@@ -1,16 +1,22 @@
 // Checkpoints: one file per save holding the model's parameters and buffers (by name), the
-// optimiser state, the training progress (step, data position, best metric), libtorch's RNG state
-// and the run's config. Files are written atomically; a `last` file names the newest; the newest
-// `keep_last` step checkpoints are kept, plus best.pt.
+// optimiser state, the training progress (step, data position, best metric), libtorch's RNG state,
+// the run's config and any extra state of the trainer (its hooks'). Files are written atomically;
+// a `last` file names the newest; the newest `keep_last` step checkpoints are kept, plus best.pt.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
+
+namespace torch::serialize {
+class OutputArchive;
+class InputArchive;
+}  // namespace torch::serialize
 
 namespace rsd::train {
 
@@ -24,27 +30,36 @@ struct TrainingProgress {
   std::string config_yaml;     // the resolved config of the run
 };
 
+/// Writes or reads state kept next to the weights in a checkpoint's archive (the Trainer's hook
+/// states). A reader may throw rsd::CheckpointError for state it cannot use.
+using ExtraStateWriter = std::function<void(torch::serialize::OutputArchive&)>;
+using ExtraStateReader = std::function<void(torch::serialize::InputArchive&)>;
+
 class CheckpointManager {
  public:
   /// `directory` is runs/<name>/checkpoints (created when missing).
   CheckpointManager(std::string directory, int keep_last);
 
   /// Writes step_<step>.pt (and best.pt when `is_best`), updates `last`, removes step checkpoints
-  /// beyond the newest keep_last. Returns the path written.
+  /// beyond the newest keep_last. `write_extra` adds state to the archive. Returns the path
+  /// written.
   std::string save(const TrainingProgress& progress, const torch::nn::Module& model,
-                   const torch::optim::Optimizer& optimizer, bool is_best) const;
+                   const torch::optim::Optimizer& optimizer, bool is_best,
+                   const ExtraStateWriter& write_extra = {}) const;
 
   /// Restores the newest checkpoint that loads (the one `last` names, else the newest step file);
   /// a broken file is skipped with a warning naming it. nullopt when there is none; throws
   /// rsd::CheckpointError when checkpoints exist but none loads.
   std::optional<TrainingProgress> resume(torch::nn::Module& model,
-                                         torch::optim::Optimizer& optimizer) const;
+                                         torch::optim::Optimizer& optimizer,
+                                         const ExtraStateReader& read_extra = {}) const;
 
-  /// Loads `path` into `model` (and `optimizer` when given) and restores the RNG state. Throws
-  /// rsd::CheckpointError naming the file when it is unreadable, or naming the parameter whose
-  /// name or shape does not match the model.
+  /// Loads `path` into `model` (and `optimizer` when given), hands the archive to `read_extra`
+  /// (when given) and restores the RNG state. Throws rsd::CheckpointError naming the file when it
+  /// is unreadable, or naming the parameter whose name or shape does not match the model.
   static TrainingProgress load(const std::string& path, torch::nn::Module& model,
-                               torch::optim::Optimizer* optimizer);
+                               torch::optim::Optimizer* optimizer,
+                               const ExtraStateReader& read_extra = {});
 
   const std::string& directory() const { return directory_; }
 
