@@ -13,12 +13,16 @@ endmacro()
 # Debian's TorchConfig defines the imported target `torch` (no namespace) with the C++11 ABI flag.
 rsd_require(Torch libtorch-dev)
 rsd_require(Eigen3 libeigen3-dev NO_MODULE)
-rsd_require(yaml-cpp libyaml-cpp-dev)
-rsd_require(spdlog libspdlog-dev)
-rsd_require(nlohmann_json nlohmann-json3-dev)
-rsd_require(OpenCV libopencv-dev COMPONENTS core imgproc imgcodecs)
+rsd_require(nlohmann_json nlohmann-json3-dev)  # header-only: the risk cache's JSON
 rsd_require(ZLIB zlib1g-dev)
 rsd_require(Threads libc6-dev)
+rsd_require(OpenMP libgomp1 COMPONENTS CXX)    # at::parallel_for in the CPU voxel-pool kernels
+if(RSD_CORE_ONLY)
+  return()  # rsd::core needs nothing more
+endif()
+rsd_require(yaml-cpp libyaml-cpp-dev)
+rsd_require(spdlog libspdlog-dev)
+rsd_require(OpenCV libopencv-dev COMPONENTS core imgproc imgcodecs)
 rsd_require(CURL libcurl4-openssl-dev)  # the VLM teacher's HTTP client
 if(RSD_BUILD_APPS)
   rsd_require(CLI11 libcli11-dev)

@@ -2,6 +2,7 @@
 include_guard(GLOBAL)
 
 option(BUILD_SHARED_LIBS "Build librsd as a shared library" ON)
+option(RSD_CORE_ONLY "Build only rsd::core (libtorch and Eigen: ops, RiskHead, losses, risk cache reader)" OFF)
 option(RSD_BUILD_APPS "Build the command-line apps (rsd_train, rsd_eval, ...)" ${PROJECT_IS_TOP_LEVEL})
 option(RSD_BUILD_TESTS "Build the unit, CLI and consumer tests" ${PROJECT_IS_TOP_LEVEL})
 option(RSD_BUILD_BENCH "Build rsd_bench (Google Benchmark)" ${PROJECT_IS_TOP_LEVEL})
@@ -27,6 +28,13 @@ endif()
 option(RSD_WITH_CUDA "Compile the CUDA kernels (default: ON when nvcc is found)" ${rsd_cuda_default})
 set(RSD_CUDA_ARCHITECTURES "75;80;86;90" CACHE STRING
     "CUDA architectures for the kernels (explicit: 'native' has nothing to detect without a GPU)")
+
+if(RSD_CORE_ONLY)
+  # The apps, tests and benchmarks need the whole library.
+  set(RSD_BUILD_APPS OFF CACHE BOOL "" FORCE)
+  set(RSD_BUILD_TESTS OFF CACHE BOOL "" FORCE)
+  set(RSD_BUILD_BENCH OFF CACHE BOOL "" FORCE)
+endif()
 
 if(RSD_BUILD_BENCH AND NOT RSD_BUILD_APPS)
   message(STATUS "RSD_BUILD_BENCH needs RSD_BUILD_APPS; rsd_bench will not be built")

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "rsd/util/error.h"
-#include "rsd/util/logging.h"
+#include "rsd/util/log_setup.h"
 #include "rsd/version.h"
 
 namespace rsd::app {

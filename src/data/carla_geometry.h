@@ -1,6 +1,6 @@
 // CARLA's transforms and the one reflection that turns its left-handed frames into ours.
 // Formulas from Bench2Drive's tools/utils.py and Bench2DriveZoo's prepare_B2D.py
-// (../shared/docs/bench2drive-format.md, section 2).
+// (docs/data.md, "Reading an annotation").
 #pragma once
 
 #include <Eigen/Core>

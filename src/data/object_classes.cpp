@@ -1,5 +1,5 @@
 // Bench2Drive's object types -> librsd's five classes. Follows Bench2DriveZoo's NameMapping
-// (../shared/docs/bench2drive-format.md section 3.5) folded onto fewer classes: car/van/truck ->
+// (docs/data.md; Bench2Drive's CARLA type ids) folded onto fewer classes: car/van/truck ->
 // vehicle, bicycle -> cyclist (plus CARLA's motorbikes, which the Zoo does not list),
 // traffic_cone -> traffic_sign; its "others" (dirt debris) map to no class.
 #include <algorithm>

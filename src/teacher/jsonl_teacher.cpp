@@ -1,13 +1,14 @@
 #include "rsd/teacher/jsonl_teacher.h"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "answer_parser.h"
 #include "rsd/util/error.h"
+#include "rsd/util/logging.h"
 
 namespace rsd::teacher {
 
@@ -36,7 +37,7 @@ JsonlTeacher::JsonlTeacher(JsonlTeacherOptions options) : options_(std::move(opt
                       " was answered already on line " + std::to_string(it->second.line));
     }
   }
-  spdlog::info("jsonl teacher: {} answered frames from {}", answers_.size(), options_.path);
+  logging::info(fmt::format("jsonl teacher: {} answered frames from {}", answers_.size(), options_.path));
 }
 
 TeacherInfo JsonlTeacher::info() const { return {"jsonl", model_, ""}; }

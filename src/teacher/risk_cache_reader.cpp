@@ -1,6 +1,5 @@
 #include "rsd/teacher/risk_cache_reader.h"
 
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 
 #include "risk_cache_format.h"
 #include "rsd/util/error.h"
+#include "rsd/util/logging.h"
 
 namespace rsd::teacher {
 namespace {
@@ -58,10 +58,11 @@ RiskCacheReader::RiskCacheReader(const std::string& folder, GridSpec grid)
     }
   }
   if (partial > 0) {
-    spdlog::warn("{}: {} partial risk cache(s) skipped (rsd_cache_risk did not finish them)",
-                 folder, partial);
+    logging::warn(folder + ": " + std::to_string(partial) +
+                  " partial risk cache(s) skipped (rsd_cache_risk did not finish them)");
   }
-  spdlog::info("risk cache {}: {} clips on grid {}", folder, clips_.size(), grid_.to_string());
+  logging::info("risk cache " + folder + ": " + std::to_string(clips_.size()) + " clips on grid " +
+                grid_.to_string());
 }
 
 const RiskCacheReader::ClipEntry* RiskCacheReader::find_clip(const std::string& clip) const {

@@ -1,6 +1,6 @@
 #include "rsd/teacher/vlm_teacher.h"
 
-#include <spdlog/spdlog.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +15,7 @@
 #include "answer_parser.h"
 #include "http_client.h"
 #include "rsd/util/error.h"
+#include "rsd/util/logging.h"
 #include "vlm_request.h"
 
 namespace rsd::teacher {
@@ -77,10 +78,10 @@ VlmTeacher::VlmTeacher(VlmTeacherOptions options) : options_(std::move(options))
   if (!options_.api_key_env.empty()) {
     if (const char* key = std::getenv(options_.api_key_env.c_str())) api_key_ = key;
   }
-  spdlog::info("VLM teacher: {} at {} ({} requests in flight; API key from ${}: {})",
+  logging::info(fmt::format("VLM teacher: {} at {} ({} requests in flight; API key from ${}: {})",
                options_.model, options_.endpoint, options_.concurrency,
                options_.api_key_env.empty() ? "-" : options_.api_key_env,
-               api_key_.empty() ? "not set, no Authorization header" : "set");
+               api_key_.empty() ? "not set, no Authorization header" : "set"));
 }
 
 TeacherInfo VlmTeacher::info() const {
@@ -128,8 +129,8 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
   for (int attempt = 0; attempt <= options_.retries; ++attempt) {
     if (attempt > 0) {
       const double wait = options_.backoff_s * std::pow(2.0, attempt - 1);
-      spdlog::debug("VLM {}: attempt {} failed ({}); retrying in {:.2f} s", where, attempt,
-                    last_error, wait);
+      logging::debug(fmt::format("VLM {}: attempt {} failed ({}); retrying in {:.2f} s", where, attempt,
+                    last_error, wait));
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
     }
     judgement.attempts = attempt + 1;

@@ -1,10 +1,9 @@
 #include "rsd/util/logging.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <array>
+#include <atomic>
+#include <cstdio>
+#include <memory>
 #include <mutex>
 
 #include "rsd/util/error.h"
@@ -20,21 +19,31 @@ constexpr std::array<std::pair<const char*, Level>, 7> kLevels{{{"trace", Level:
                                                                  {"critical", Level::critical},
                                                                  {"off", Level::off}}};
 
-spdlog::level::level_enum to_spdlog(Level level) {
-  switch (level) {
-    case Level::trace: return spdlog::level::trace;
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::critical: return spdlog::level::critical;
-    case Level::off: return spdlog::level::off;
-  }
-  return spdlog::level::info;
+// Without a program's sink only what needs attention is shown: a library must not chat on stderr.
+Sink default_sink() {
+  Sink sink;
+  sink.write = [](Level level, const std::string& message) {
+    if (level < Level::warn) return;
+    std::fprintf(stderr, "[rsd] [%s] %s\n", level_name(level).c_str(), message.c_str());
+  };
+  sink.flush = [] { std::fflush(stderr); };
+  return sink;
 }
 
-std::mutex setup_mutex;
-Options current_options;
+std::atomic<Level> threshold{Level::info};
+std::mutex sink_mutex;
+// Shared so that a message being written keeps its sink alive while another thread replaces it.
+std::shared_ptr<const Sink> current_sink = std::make_shared<const Sink>(default_sink());
+
+std::shared_ptr<const Sink> sink() {
+  std::lock_guard<std::mutex> lock(sink_mutex);
+  return current_sink;
+}
+
+void log(Level level, const std::string& message) {
+  if (level < threshold.load(std::memory_order_relaxed) || level == Level::off) return;
+  sink()->write(level, message);
+}
 
 }  // namespace
 
@@ -54,59 +63,24 @@ std::string level_name(Level level) {
   return "?";
 }
 
-namespace {
-
-void setup_locked(const Options& options) {
-  std::vector<spdlog::sink_ptr> sinks;
-  const std::string rank_tag = options.rank == 0 ? "" : "[rank " + std::to_string(options.rank) + "] ";
-  if (options.console) {
-    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    console->set_pattern("[%H:%M:%S.%e] [%^%l%$] " + rank_tag + "%v");
-    // Other ranks report only what needs attention.
-    console->set_level(options.rank == 0 ? to_spdlog(options.level) : spdlog::level::warn);
-    sinks.push_back(console);
-  }
-  if (!options.file.empty() && options.rank == 0) {
-    try {
-      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file);
-      file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
-      file->set_level(to_spdlog(options.level));
-      sinks.push_back(file);
-    } catch (const spdlog::spdlog_ex& e) {
-      throw Error("cannot open log file " + options.file + ": " + e.what());
-    }
-  }
-  auto logger = std::make_shared<spdlog::logger>("rsd", sinks.begin(), sinks.end());
-  logger->set_level(to_spdlog(options.level));
-  logger->flush_on(spdlog::level::warn);
-  spdlog::set_default_logger(logger);
-  current_options = options;
+void set_sink(Sink sink) {
+  auto next = std::make_shared<const Sink>(sink.write ? std::move(sink) : default_sink());
+  std::lock_guard<std::mutex> lock(sink_mutex);
+  current_sink = std::move(next);
 }
 
-}  // namespace
+void set_level(Level level) { threshold.store(level); }
+Level level() { return threshold.load(); }
 
-void setup(const Options& options) {
-  std::lock_guard<std::mutex> lock(setup_mutex);
-  setup_locked(options);
+void trace(const std::string& message) { log(Level::trace, message); }
+void debug(const std::string& message) { log(Level::debug, message); }
+void info(const std::string& message) { log(Level::info, message); }
+void warn(const std::string& message) { log(Level::warn, message); }
+void error(const std::string& message) { log(Level::error, message); }
+
+void flush() {
+  const auto current = sink();
+  if (current->flush) current->flush();
 }
-
-void set_level(Level level) {
-  std::lock_guard<std::mutex> lock(setup_mutex);
-  Options options = current_options;
-  options.level = level;
-  setup_locked(options);
-}
-
-Level level() {
-  std::lock_guard<std::mutex> lock(setup_mutex);
-  return current_options.level;
-}
-
-void trace(const std::string& message) { spdlog::trace(message); }
-void debug(const std::string& message) { spdlog::debug(message); }
-void info(const std::string& message) { spdlog::info(message); }
-void warn(const std::string& message) { spdlog::warn(message); }
-void error(const std::string& message) { spdlog::error(message); }
-void flush() { spdlog::default_logger()->flush(); }
 
 }  // namespace rsd::logging

@@ -9,11 +9,12 @@
 
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
-#include "rsd/util/logging.h"
+#include "rsd/util/log_setup.h"
 #include "rsd/util/metrics_writer.h"
 #include "rsd/util/progress.h"
 #include "rsd/util/run_directory.h"
 #include "rsd/util/seed.h"
+#include "support/error_message.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -22,29 +23,21 @@ using rsd::test::read_text;
 using rsd::test::TempDir;
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const rsd::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an rsd::Error";
-  return {};
-}
+using rsd::test::error_message;
 
 TEST(Check, FailureNamesFileLineConditionAndParts) {
   const int cameras = 5;
-  const std::string message = error_of([&] { RSD_CHECK(cameras == 6, "clip ", "X", " has ", cameras); });
+  const std::string message = error_message([&] { RSD_CHECK(cameras == 6, "clip ", "X", " has ", cameras); });
   EXPECT_NE(message.find("test_util.cpp:"), std::string::npos) << message;
   EXPECT_NE(message.find("check failed: cameras == 6: clip X has 5"), std::string::npos) << message;
-  EXPECT_EQ(error_of([] { RSD_CHECK(1 + 1 == 3); }).find("1 + 1 == 3"),
-            error_of([] { RSD_CHECK(1 + 1 == 3); }).size() - 10);
+  EXPECT_EQ(error_message([] { RSD_CHECK(1 + 1 == 3); }).find("1 + 1 == 3"),
+            error_message([] { RSD_CHECK(1 + 1 == 3); }).size() - 10);
 }
 
 TEST(Check, ComparisonsPrintBothValuesAndPartsAreLazy) {
-  const std::string message = error_of([] { RSD_CHECK_EQ(2 + 2, 5, "arithmetic"); });
+  const std::string message = error_message([] { RSD_CHECK_EQ(2 + 2, 5, "arithmetic"); });
   EXPECT_NE(message.find("2 + 2 == 5: (4 vs 5) arithmetic"), std::string::npos) << message;
-  EXPECT_NE(error_of([] { RSD_CHECK_GE(1, 2); }).find("(1 vs 2)"), std::string::npos);
+  EXPECT_NE(error_message([] { RSD_CHECK_GE(1, 2); }).find("(1 vs 2)"), std::string::npos);
   int evaluated = 0;
   auto count = [&] { return ++evaluated; };
   RSD_CHECK(true, "never ", count());
@@ -74,9 +67,9 @@ TEST(Files, AtomicWriteReplacesWholeFilesAndLeavesNoTemporaries) {
 TEST(Files, FailuresNameThePath) {
   TempDir dir;
   const std::string blocker = dir.write("blocker", "a file, not a folder");
-  EXPECT_NE(error_of([&] { rsd::write_file_atomic(blocker + "/x.txt", "data"); }).find(blocker),
+  EXPECT_NE(error_message([&] { rsd::write_file_atomic(blocker + "/x.txt", "data"); }).find(blocker),
             std::string::npos);
-  EXPECT_NE(error_of([&] { rsd::read_file(dir.file("absent.txt")); }).find("absent.txt"),
+  EXPECT_NE(error_message([&] { rsd::read_file(dir.file("absent.txt")); }).find("absent.txt"),
             std::string::npos);
 }
 
@@ -191,7 +184,7 @@ TEST(RunDirectory, LayoutReuseAndRefusal) {
   EXPECT_EQ(run.config_path(), dir.file("exp/config.yaml"));
   EXPECT_EQ(run.metrics_path(), dir.file("exp/metrics.jsonl"));
   EXPECT_EQ(run.log_path(), dir.file("exp/log.txt"));
-  EXPECT_NE(error_of([&] { rsd::RunDirectory::open(dir.path(), "exp", false); }).find("exists already"),
+  EXPECT_NE(error_message([&] { rsd::RunDirectory::open(dir.path(), "exp", false); }).find("exists already"),
             std::string::npos);
   EXPECT_NO_THROW(rsd::RunDirectory::open(dir.path(), "exp", true));
   EXPECT_THROW(rsd::RunDirectory::open(dir.path(), "a/b", false), rsd::ConfigError);
@@ -225,8 +218,28 @@ TEST(Metrics, LinesAreJsonAndNonFiniteNumbersAreNull) {
 TEST(Logging, LevelNames) {
   EXPECT_EQ(rsd::logging::parse_level("debug"), rsd::logging::Level::debug);
   EXPECT_EQ(rsd::logging::level_name(rsd::logging::Level::error), "error");
-  EXPECT_NE(error_of([] { rsd::logging::parse_level("verbose"); }).find("trace, debug, info"),
+  EXPECT_NE(error_message([] { rsd::logging::parse_level("verbose"); }).find("trace, debug, info"),
             std::string::npos);
 }
 
 }  // namespace
+
+TEST(Logging, ACustomSinkReceivesMessagesAtOrAboveTheLevel) {
+  std::vector<std::pair<rsd::logging::Level, std::string>> seen;
+  rsd::logging::Sink sink;
+  sink.write = [&](rsd::logging::Level level, const std::string& message) {
+    seen.emplace_back(level, message);
+  };
+  const rsd::logging::Level before = rsd::logging::level();
+  rsd::logging::set_sink(sink);
+  rsd::logging::set_level(rsd::logging::Level::warn);
+  rsd::logging::info("dropped");
+  rsd::logging::warn("kept");
+  rsd::logging::error("also kept");
+  rsd::logging::set_sink({});  // the default sink again
+  rsd::logging::set_level(before);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, rsd::logging::Level::warn);
+  EXPECT_EQ(seen[0].second, "kept");
+  EXPECT_EQ(seen[1].first, rsd::logging::Level::error);
+}

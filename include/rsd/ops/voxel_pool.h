@@ -11,7 +11,7 @@
 // Cells follow rsd::GridSpec (floor assignment, half-open ranges); with Z > 1 the height bins are
 // collapsed into channels, z-major (as LSS/BEVDet do).
 //
-// Design (../shared/docs/voxel-pooling.md §9): the index is a stable counting sort of the frustum
+// Design (docs/ops.md, "How it works"): the index is a stable counting sort of the frustum
 // points by cell (CSR over all cells) plus a per-point cell map; the forward is owner-computes over
 // cells, the backward owner-computes over pixels through the cell map (no sort, no atomics). Both
 // are deterministic: bitwise identical across runs and thread counts. The CPU kernels are built for
@@ -92,5 +92,14 @@ std::vector<std::string> voxel_pool_cpu_variants();
 /// "auto" or one of voxel_pool_cpu_variants(); throws rsd::Error otherwise. Process-wide.
 void set_voxel_pool_cpu_variant(const std::string& name);
 std::string voxel_pool_cpu_variant();
+
+namespace detail {
+/// build_voxel_pool_index's CPU counting sort over exactly `ranges` (> 0) ranges of the frustum,
+/// each with its own histogram, instead of one per intra-op thread: lets tests check that points
+/// of a cell stay in frustum order across range boundaries on any machine. Same index as the
+/// public function.
+VoxelPoolIndex build_voxel_pool_index_in_ranges(const torch::Tensor& points, const GridSpec& grid,
+                                                int64_t ranges);
+}  // namespace detail
 
 }  // namespace rsd::ops

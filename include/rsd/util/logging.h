@@ -1,8 +1,10 @@
-// Process-wide logging. The library logs through one logger (spdlog inside librsd); programs choose
-// its level and sinks here. Rank 0 logs at the chosen level; other ranks only warnings and errors,
-// so that N processes do not print N copies of every line.
+// Logging of the library. Messages go through one process-wide sink (a callback, as in ggml's
+// log callback), so that rsd::core needs no logging library: by default lines at warn and above go
+// to stderr. The full library installs an spdlog-backed sink (rsd/util/log_setup.h); a program
+// embedding rsd::core may install its own with set_sink().
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace rsd::logging {
@@ -13,15 +15,16 @@ enum class Level { trace, debug, info, warn, error, critical, off };
 Level parse_level(const std::string& name);
 std::string level_name(Level level);
 
-struct Options {
-  Level level = Level::info;
-  std::string file;   // also append to this file (rank 0 only); empty: console only
-  int rank = 0;       // distributed rank; lines of other ranks are prefixed with it
-  bool console = true;
+/// Receives every message at or above level(); may be called from several threads at once.
+struct Sink {
+  std::function<void(Level level, const std::string& message)> write;
+  std::function<void()> flush;  // may be empty
 };
 
-/// (Re)configures the logger. Safe to call more than once; the last call wins.
-void setup(const Options& options);
+/// Replaces the sink (a sink without `write` restores the default stderr sink).
+void set_sink(Sink sink);
+
+/// Messages below `level` are dropped before they reach the sink. Default: info.
 void set_level(Level level);
 Level level();
 
@@ -31,7 +34,7 @@ void info(const std::string& message);
 void warn(const std::string& message);
 void error(const std::string& message);
 
-/// Writes buffered lines to the sinks (called before a process exits abnormally).
+/// Writes buffered lines to the sink's outputs (called before a process exits abnormally).
 void flush();
 
 }  // namespace rsd::logging

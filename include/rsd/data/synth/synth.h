@@ -1,7 +1,7 @@
 // Synthetic Bench2Drive clips: a procedural 3D world (roads, lane markings, kerbs, buildings,
 // vehicles, pedestrians, cyclists, traffic lights and signs) driven by a rule-based expert that
 // reacts to risk, rendered into Bench2Drive's camera rig and written in the real on-disk format
-// (../shared/docs/bench2drive-format.md): <Scenario>_<Town>_Route<r>_Weather<w>/anno/NNNNN.json.gz
+// (docs/data.md, "Clips, frames, splits"): <Scenario>_<Town>_Route<r>_Weather<w>/anno/NNNNN.json.gz
 // and camera/rgb_*/NNNNN.jpg, so that everything that reads real clips reads these unchanged.
 //
 // Example:
