@@ -32,6 +32,8 @@
 #include "rsd/data/risk_target_source.h"
 #include "rsd/util/error.h"
 #include "rsd/util/seed.h"
+#include "support/carla_pose.h"
+#include "support/error_message.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -44,6 +46,8 @@ using Eigen::Vector2d;
 using Eigen::Vector3d;
 using rsd::data::Box;
 using rsd::data::ObjectClass;
+using rsd::test::carla_get_matrix;
+using rsd::test::error_message;
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kClipFrames = 36;
@@ -52,19 +56,6 @@ double degrees(double radians) { return radians * 180.0 / kPi; }
 double wrap(double angle) { return std::atan2(std::sin(angle), std::cos(angle)); }
 
 // ---- CARLA's side, from the format document ----------------------------------------------------
-
-// tools/utils.py get_matrix(location, [pitch, roll, yaw]) in degrees.
-Matrix4d get_matrix(const Vector3d& location, const Vector3d& rotation_deg) {
-  const double cp = std::cos(rotation_deg[0] * kPi / 180), sp = std::sin(rotation_deg[0] * kPi / 180);
-  const double cr = std::cos(rotation_deg[1] * kPi / 180), sr = std::sin(rotation_deg[1] * kPi / 180);
-  const double cy = std::cos(rotation_deg[2] * kPi / 180), sy = std::sin(rotation_deg[2] * kPi / 180);
-  Matrix4d m;
-  m << cp * cy, cy * sp * sr - sy * cr, -cy * sp * cr - sy * sr, location[0],
-       sy * cp, sy * sp * sr + cy * cr, -sy * sp * cr + cy * sr, location[1],
-       sp, -cp * sr, cp * cr, location[2],
-       0, 0, 0, 1;
-  return m;
-}
 
 Vector3d left_handed(const Vector3d& v) { return {v.x(), -v.y(), v.z()}; }
 
@@ -190,7 +181,7 @@ json box_json(const ObjectTruth& object, int frame, const Matrix4d& world2ego_lh
   const Vector3d bbx_loc(0, 0, object.extent.z());
   const Vector3d location_lh = center_lh - bbx_loc;
   const Vector3d rotation(0, 0, -degrees(object.yaw));
-  const Matrix4d world2object = get_matrix(location_lh, rotation).inverse();
+  const Matrix4d world2object = carla_get_matrix(location_lh, rotation).inverse();
   json box;
   box["class"] = object.annotation_class;
   if (object.annotation_class == "vehicle") box["state"] = object.is_static ? "static" : "dynamic";
@@ -243,7 +234,7 @@ struct ClipSpec {
 // The pixel (corner convention, see batch.h) of an ego-frame point, via CARLA's matrices; nullopt
 // when behind the camera.
 std::optional<Vector2d> project_carla(const CameraRig& camera, const Matrix3d& k, const Vector3d& ego_point) {
-  const Matrix4d cam2ego = get_matrix(camera.mount_lh, {0, 0, camera.yaw_lh_deg});
+  const Matrix4d cam2ego = carla_get_matrix(camera.mount_lh, {0, 0, camera.yaw_lh_deg});
   const Vector3d ue = (cam2ego.inverse() * left_handed(ego_point).homogeneous()).head<3>();
   const Vector3d cv(ue.y(), -ue.z(), ue.x());  // tools/utils.py get_image_point
   if (cv.z() <= 0) return std::nullopt;
@@ -253,7 +244,7 @@ std::optional<Vector2d> project_carla(const CameraRig& camera, const Matrix3d& k
 std::string write_annotation(const std::string& clip_path, int frame, const ClipSpec& spec) {
   const Vector3d position_lh = left_handed(ego_position(frame));
   const double yaw_lh_deg = -degrees(ego_yaw(frame));
-  const Matrix4d ego2world_lh = get_matrix(position_lh, {0, 0, yaw_lh_deg});
+  const Matrix4d ego2world_lh = carla_get_matrix(position_lh, {0, 0, yaw_lh_deg});
   const Matrix4d world2ego_lh = ego2world_lh.inverse();
   const Vector3d ego_extent(2.4508, 1.0641, 0.7553);
   const Vector3d near_point = left_handed(
@@ -310,7 +301,7 @@ std::string write_annotation(const std::string& clip_path, int frame, const Clip
 
   json sensors;
   for (const CameraRig& camera : kRig) {
-    const Matrix4d cam2ego = get_matrix(camera.mount_lh, {0, 0, camera.yaw_lh_deg});
+    const Matrix4d cam2ego = carla_get_matrix(camera.mount_lh, {0, 0, camera.yaw_lh_deg});
     const Matrix4d cam2world = ego2world_lh * cam2ego;
     const Matrix3d k = intrinsics(spec.image_width, spec.image_height, camera.fov_deg);
     json sensor;
@@ -326,7 +317,7 @@ std::string write_annotation(const std::string& clip_path, int frame, const Clip
     sensor["image_size_y"] = spec.image_height;
     sensors[camera.name] = sensor;
   }
-  const Matrix4d lidar2ego = get_matrix({-0.39, 0, 1.84}, {0, 0, 0});
+  const Matrix4d lidar2ego = carla_get_matrix({-0.39, 0, 1.84}, {0, 0, 0});
   sensors["LIDAR_TOP"] = {{"location", to_json(Vector3d((ego2world_lh * lidar2ego).topRightCorner<3, 1>()))},
                           {"rotation", to_json(Vector3d(0, 0, yaw_lh_deg))},
                           {"world2lidar", to_json(Matrix4d((ego2world_lh * lidar2ego).inverse()))},
@@ -383,15 +374,6 @@ rsd::data::DatasetOptions dataset_options(const std::string& root) {
   return options;
 }
 
-template <typename Body>
-std::string error_text(Body body) {
-  try {
-    body();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
 
 // ---- Reader -------------------------------------------------------------------------------------
 
@@ -637,7 +619,7 @@ TEST(DataReader, ClipNamesSplitsAndListsAreTolerant) {
   EXPECT_EQ(index.select(rsd::data::Split::train, split, mini).clips().size(), 1u);
   const std::string text_list = dir.write("list.txt", "# mini\n" + odd + "\n  " + val + "  \n");
   EXPECT_EQ(index.select(rsd::data::Split::all, "", text_list).clips().size(), 2u);
-  EXPECT_NE(error_text([&] { rsd::data::read_split_val_list(dir.write("bad.json", "{\"train\": []}")); })
+  EXPECT_NE(error_message<std::exception>([&] { rsd::data::read_split_val_list(dir.write("bad.json", "{\"train\": []}")); })
                 .find("no \"val\" key"),
             std::string::npos);
 }
@@ -654,11 +636,11 @@ TEST(DataReader, CorruptFilesAreErrorsNamingFileAndKey) {
   const auto anno = [&](int frame) { return rsd::data::annotation_path(clip, frame); };
 
   truncate_file(anno(1), 0.5);
-  EXPECT_NE(error_text([&] { reader.read(clip, 1); }).find(anno(1) + ": truncated gzip"), std::string::npos);
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 1); }).find(anno(1) + ": truncated gzip"), std::string::npos);
   dir.write(spec.name + "/anno/00002.json.gz", "{\"not\": \"gzip\"}");
-  EXPECT_NE(error_text([&] { reader.read(clip, 2); }).find(anno(2) + ": not a gzip file"), std::string::npos);
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 2); }).find(anno(2) + ": not a gzip file"), std::string::npos);
   write_gzip(anno(3), "{\"x\": 1.0, \"bounding_boxes\": [");
-  EXPECT_NE(error_text([&] { reader.read(clip, 3); }).find(anno(3) + ": bad JSON"), std::string::npos);
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 3); }).find(anno(3) + ": bad JSON"), std::string::npos);
   // A NaN in the ego pose, an unknown command, a camera missing from the sensors.
   const auto rewrite = [&](int frame, const std::string& from, const std::string& to, bool number) {
     const std::string path = anno(frame);
@@ -678,20 +660,20 @@ TEST(DataReader, CorruptFilesAreErrorsNamingFileAndKey) {
     write_gzip(path, text);
   };
   rewrite(4, "\"world2ego\": [", "NaN", true);
-  EXPECT_NE(error_text([&] { reader.read(clip, 4); })
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 4); })
                 .find(anno(4) + ": bounding_boxes[0].world2ego: element (0, 0) is NaN"),
             std::string::npos)
-      << error_text([&] { reader.read(clip, 4); });
+      << error_message<std::exception>([&] { reader.read(clip, 4); });
   rewrite(5, "\"command_near\": 5", "\"command_near\": 9", false);
   EXPECT_NO_THROW(reader.read_ego_pose(clip, 5));
-  EXPECT_NE(error_text([&] { reader.read(clip, 5); }).find(anno(5) + ": command_near: command 9 is not"),
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 5); }).find(anno(5) + ": command_near: command 9 is not"),
             std::string::npos);
   const rsd::data::FrameReader reader_with_extra({"CAM_FRONT", "CAM_SIDE"});
-  EXPECT_NE(error_text([&] { reader_with_extra.read(clip, 0); }).find(anno(0) + ": sensors.CAM_SIDE: missing"),
+  EXPECT_NE(error_message<std::exception>([&] { reader_with_extra.read(clip, 0); }).find(anno(0) + ": sensors.CAM_SIDE: missing"),
             std::string::npos);
   // Frame 0's walker velocity needs frame 1, which is truncated: the error names frame 1's file.
-  EXPECT_NE(error_text([&] { reader.read(clip, 0); }).find(anno(1) + ": truncated gzip"), std::string::npos);
-  EXPECT_NE(error_text([&] { reader.read(clip, 7); }).find(anno(7) + ": cannot open"), std::string::npos);
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 0); }).find(anno(1) + ": truncated gzip"), std::string::npos);
+  EXPECT_NE(error_message<std::exception>([&] { reader.read(clip, 7); }).find(anno(7) + ": cannot open"), std::string::npos);
 
   // The dataset adds the clip and frame; with on_bad_frame = skip it moves on and counts.
   rsd::test::TempDir other;
@@ -701,7 +683,7 @@ TEST(DataReader, CorruptFilesAreErrorsNamingFileAndKey) {
   rsd::data::DatasetOptions options = dataset_options(other.path());
   options.cameras = {"CAM_FRONT"};
   const rsd::data::Bench2DriveDataset strict(options);
-  const std::string message = error_text([&] { strict.get(3, 0); });
+  const std::string message = error_message<std::exception>([&] { strict.get(3, 0); });
   EXPECT_NE(message.find("clip " + spec.name + " frame 3: "), std::string::npos) << message;
   EXPECT_NE(message.find("00003.jpg"), std::string::npos) << message;
   options.on_bad_frame = rsd::data::BadFramePolicy::skip;
@@ -925,7 +907,7 @@ TEST(DataSample, BevAugmentationMovesEverythingTogether) {
 
   // A risk source on another grid is refused, naming both grids.
   const auto other = std::make_shared<WalkerRisk>(rsd::GridSpec({-50, 50, 1}, {-50, 50, 1}, {-5, 3, 8}));
-  const std::string message = error_text([&] { rsd::data::Bench2DriveDataset refused(options, other); });
+  const std::string message = error_message<std::exception>([&] { rsd::data::Bench2DriveDataset refused(options, other); });
   EXPECT_NE(message.find(other->grid().to_string()), std::string::npos) << message;
   EXPECT_NE(message.find(test_grid().to_string()), std::string::npos) << message;
 }

@@ -18,28 +18,17 @@
 #include "rsd/model/planning_loss.h"
 #include "rsd/model/risk_head.h"
 #include "rsd/model/risk_loss.h"
+#include "support/fixtures.h"
 
 namespace {
 
 using namespace rsd::model;
-using rsd::data::Box;
 using rsd::data::ObjectClass;
+using rsd::test::make_box;
+using rsd::test::tiny_grid;
 
 const double kLn2 = std::log(2.0);
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-rsd::GridSpec tiny_grid() { return rsd::GridSpec({-4.0, 4.0, 0.5}, {-4.0, 4.0, 0.5}, {-2.0, 2.0, 4.0}); }
-
-Box make_box(ObjectClass object_class, double x, double y, double length, double width, double yaw,
-             double vx = 0.0, double vy = 0.0) {
-  Box box;
-  box.object_class = object_class;
-  box.center = {x, y, 0.5};
-  box.size = {length, width, 1.5};
-  box.yaw = yaw;
-  box.velocity = {vx, vy};
-  return box;
-}
 
 // 1 at the centre, 0.5 at its 4 neighbours, 0 at the corners.
 torch::Tensor cross_target() {
@@ -110,8 +99,8 @@ TEST(LossDetection, AdamStepsLowerTheLoss) {
   torch::manual_seed(0);
   const rsd::GridSpec grid = tiny_grid();
   const GtBoxes boxes = gt_boxes_from(
-      {{make_box(ObjectClass::vehicle, 1.2, -0.7, 4.0, 1.8, 0.3, 3.0, 0.0),
-        make_box(ObjectClass::pedestrian, -2.1, 2.6, 0.6, 0.6, 1.0)}},
+      {{make_box(ObjectClass::vehicle, {1.2, -0.7, 0.5}, {4.0, 1.8, 1.5}, 0.3, {3.0, 0.0}),
+        make_box(ObjectClass::pedestrian, {-2.1, 2.6, 0.5}, {0.6, 0.6, 1.5}, 1.0)}},
       default_detection_classes());
   const DetectionTargets targets = build_detection_targets(boxes, 3, grid);
   DetectionHead head(DetectionHeadOptions(8, 3).hidden(16));
@@ -153,25 +142,29 @@ TEST(LossPlanning, CollisionPenalisesWaypointsInsideOrNearMovingBoxes) {
   const torch::Tensor mask = torch::tensor({1.0f, 1.0f, 1.0f, 0.0f}).view({1, 4});
   // A static 4 x 2 m box at (5, 0): waypoint 0 is 0.5 m inside (penalty 1 + 0.5), waypoint 1 is
   // 0.5 m beside it (1 - 0.5), waypoint 2 is 3 m ahead (0); waypoint 3 is masked out.
-  const GtBoxes still = gt_boxes_from({{make_box(ObjectClass::vehicle, 5, 0, 4, 2, 0)}},
-                                      default_detection_classes());
+  const GtBoxes still = gt_boxes_from(
+      {{make_box(ObjectClass::vehicle, {5.0, 0.0, 0.5}, {4.0, 2.0, 1.5}, 0.0)}},
+      default_detection_classes());
   const torch::Tensor loss = collision_loss(waypoints, still, mask, options);
   EXPECT_NEAR(loss.item<double>(), (1.5 + 0.5 + 0.0) / 3.0, 1e-5);
   expect_finite_gradient(loss, waypoints);
   // Moving at 2 m/s along x, the box is centred at 6, 7, 8 for waypoints 0, 1, 2: penalties
   // 1.5 (0.5 m inside across), 0.5 (0.5 m beside its rear corner line), 1 (on its front edge).
-  const GtBoxes moving = gt_boxes_from({{make_box(ObjectClass::vehicle, 5, 0, 4, 2, 0, 2.0, 0.0)}},
-                                       default_detection_classes());
+  const GtBoxes moving = gt_boxes_from(
+      {{make_box(ObjectClass::vehicle, {5.0, 0.0, 0.5}, {4.0, 2.0, 1.5}, 0.0, {2.0, 0.0})}},
+      default_detection_classes());
   EXPECT_NEAR(collision_loss(waypoints, moving, mask, options).item<double>(), 3.0 / 3.0, 1e-5);
   // Rotated by 90 degrees, a 4 x 2 box at (0, 5) covers x in [-1, 1], y in [3, 7].
-  const GtBoxes turned = gt_boxes_from({{make_box(ObjectClass::cyclist, 0, 5, 4, 2, M_PI / 2)}},
-                                       default_detection_classes());
+  const GtBoxes turned = gt_boxes_from(
+      {{make_box(ObjectClass::cyclist, {0.0, 5.0, 0.5}, {4.0, 2.0, 1.5}, M_PI / 2)}},
+      default_detection_classes());
   const torch::Tensor inside = torch::tensor({0.5f, 6.5f}).view({1, 1, 2});
   EXPECT_NEAR(collision_loss(inside, turned, torch::ones({1, 1}), options).item<double>(), 1.5,
               1e-5);
   // Padding slots of a frame with fewer boxes add nothing.
   const GtBoxes padded = gt_boxes_from(
-      {{make_box(ObjectClass::vehicle, 5, 0, 4, 2, 0), make_box(ObjectClass::vehicle, 20, 0, 4, 2, 0)},
+      {{make_box(ObjectClass::vehicle, {5.0, 0.0, 0.5}, {4.0, 2.0, 1.5}, 0.0),
+        make_box(ObjectClass::vehicle, {20.0, 0.0, 0.5}, {4.0, 2.0, 1.5}, 0.0)},
        {}},
       default_detection_classes());
   const torch::Tensor two = torch::zeros({2, 1, 2});

@@ -21,6 +21,7 @@
 #include "rsd/data/frame_reader.h"
 #include "rsd/data/synth/synth.h"
 #include "rsd/util/error.h"
+#include "support/carla_pose.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -52,16 +53,12 @@ std::string gunzip(const std::string& bytes) {
   return out;
 }
 
-// tools/utils.py get_matrix, written out from the format document.
+// tools/utils.py get_matrix of an annotation's "location" and "rotation" arrays.
 Eigen::Matrix4d get_matrix(const Json& location, const Json& rotation) {
-  const double d = M_PI / 180.0;
-  const double p = rotation[0].get<double>() * d, r = rotation[1].get<double>() * d, y = rotation[2].get<double>() * d;
-  const double cy = std::cos(y), sy = std::sin(y), cr = std::cos(r), sr = std::sin(r), cp = std::cos(p), sp = std::sin(p);
-  Eigen::Matrix4d m;
-  m << cp * cy, cy * sp * sr - sy * cr, -cy * sp * cr - sy * sr, location[0].get<double>(), sy * cp,
-      sy * sp * sr + cy * cr, -sy * sp * cr + cy * sr, location[1].get<double>(), sp, -cp * sr, cp * cr,
-      location[2].get<double>(), 0, 0, 0, 1;
-  return m;
+  const auto vector = [](const Json& xyz) {
+    return Eigen::Vector3d(xyz[0].get<double>(), xyz[1].get<double>(), xyz[2].get<double>());
+  };
+  return rsd::test::carla_get_matrix(vector(location), vector(rotation));
 }
 
 Eigen::Matrix4d matrix_of(const Json& rows) {
