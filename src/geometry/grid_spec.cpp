@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "geometry/grid_cell.h"
 #include "rsd/util/error.h"
 
 namespace rsd {
@@ -28,9 +29,7 @@ void validate(const GridAxis& axis, const char* name) {
 int64_t GridAxis::cells() const { return std::llround((max - min) / step); }
 
 int64_t GridAxis::cell_of(double value) const {
-  if (!(value >= min && value < max)) return -1;  // also refuses NaN
-  const auto index = static_cast<int64_t>(std::floor((value - min) / step));
-  return index < cells() ? index : -1;
+  return axis_cell_index(value, min, max, step, cells());
 }
 
 GridSpec::GridSpec(GridAxis x, GridAxis y, GridAxis z) : x_(x), y_(y), z_(z) {
@@ -40,11 +39,7 @@ GridSpec::GridSpec(GridAxis x, GridAxis y, GridAxis z) : x_(x), y_(y), z_(z) {
 }
 
 int64_t GridSpec::flat_cell(double x, double y, double z) const {
-  const int64_t ix = x_.cell_of(x);
-  const int64_t iy = y_.cell_of(y);
-  const int64_t iz = z_.cell_of(z);
-  if (ix < 0 || iy < 0 || iz < 0) return -1;
-  return (iz * ny() + iy) * nx() + ix;
+  return flat_cell_index(x_.cell_of(x), y_.cell_of(y), z_.cell_of(z), nx(), ny());
 }
 
 std::string GridSpec::to_string() const {

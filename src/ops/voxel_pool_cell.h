@@ -1,5 +1,6 @@
 // The arithmetic of voxel pooling, shared word for word by the CPU loops (src/ops/cpu/) and the
-// CUDA kernels (src/ops/cuda/): one output cell's forward sum and one image pixel's backward.
+// CUDA kernels (src/ops/cuda/): a frustum point's cell, one output cell's forward sum and one image
+// pixel's backward.
 //
 // Compiled by the host compiler and by nvcc, so it holds raw pointers and PODs only: no ATen, no
 // exceptions, no std:: calls that are not device-callable. The loops around these bodies (which
@@ -12,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+
+#include "geometry/grid_cell.h"
 
 #if defined(__CUDACC__)
 #define RSD_HOST_DEVICE __host__ __device__
@@ -46,6 +49,28 @@ struct PoolIndexView {
   int64_t depth_bins = 0;                // D
   int64_t pixels = 0;                    // fH*fW, pixels of one camera image
 };
+
+/// The BEV grid as the cell assignment needs it; index 0, 1, 2 = x, y, z.
+struct GridParams {
+  double min[3];
+  double max[3];
+  double step[3];
+  int64_t cells[3];
+};
+
+/// The cell (z*Y + y)*X + x within its sample of the point xyz[0..3), or -1 outside the grid:
+/// rsd::GridSpec::flat_cell exactly (floor per axis, computed in double).
+template <typename Scalar>
+RSD_HOST_DEVICE RSD_INLINE int64_t point_cell(const Scalar* xyz, const GridParams& grid) {
+  int64_t axis_cells[3];
+  RSD_UNROLL
+  for (int axis = 0; axis < 3; ++axis) {
+    axis_cells[axis] = axis_cell_index(xyz[axis], grid.min[axis], grid.max[axis], grid.step[axis],
+                                       grid.cells[axis]);
+  }
+  return flat_cell_index(axis_cells[0], axis_cells[1], axis_cells[2], grid.cells[0],
+                         grid.cells[1]);
+}
 
 /// Sums values[0..N) by a fixed pairwise tree: the part above the largest power of two P <= N
 /// is folded onto the start, then the upper half onto the lower half, repeatedly. Every level is

@@ -26,8 +26,8 @@ VoxelPoolIndex empty_index(const torch::Tensor& points, const GridSpec& grid) {
   return index;
 }
 
-cpu::GridParams grid_params(const GridSpec& grid) {
-  cpu::GridParams params{};
+detail::GridParams grid_params(const GridSpec& grid) {
+  detail::GridParams params{};
   const GridAxis* axes[3] = {&grid.x(), &grid.y(), &grid.z()};
   for (int i = 0; i < 3; ++i) {
     params.min[i] = axes[i]->min;
@@ -38,7 +38,11 @@ cpu::GridParams grid_params(const GridSpec& grid) {
   return params;
 }
 
-VoxelPoolIndex build_by_counting_sort(const torch::Tensor& points, const GridSpec& grid) {
+// ranges: see cpu::CellCountingSort (0: one per thread).
+VoxelPoolIndex build_by_counting_sort(const torch::Tensor& points, const GridSpec& grid,
+                                      int64_t ranges) {
+  RSD_CHECK(points.device().is_cpu(), "voxel_pool index: the counting sort runs on CPU tensors; "
+            "points are on ", points.device());
   VoxelPoolIndex index = empty_index(points, grid);
   const torch::Tensor contiguous = points.contiguous();
   const auto int32 = torch::TensorOptions().dtype(torch::kInt32).device(points.device());
@@ -50,14 +54,14 @@ VoxelPoolIndex build_by_counting_sort(const torch::Tensor& points, const GridSpe
   shape.cameras = index.cameras;
   shape.depth_bins = index.depth_bins;
   shape.pixels = index.height * index.width;
-  const cpu::GridParams params = grid_params(grid);
+  const detail::GridParams params = grid_params(grid);
   auto sort = [&]() {
     if (contiguous.scalar_type() == torch::kDouble) {
       return std::make_unique<cpu::CellCountingSort>(contiguous.data_ptr<double>(), shape, params,
-                                                     index.cell_of.data_ptr<int32_t>());
+                                                     index.cell_of.data_ptr<int32_t>(), ranges);
     }
     return std::make_unique<cpu::CellCountingSort>(contiguous.data_ptr<float>(), shape, params,
-                                                   index.cell_of.data_ptr<int32_t>());
+                                                   index.cell_of.data_ptr<int32_t>(), ranges);
   }();
   index.cell_ptr = torch::empty({sort->total_cells() + 1}, int32);
   index.point_depth = torch::empty({sort->kept()}, int32);
@@ -68,9 +72,9 @@ VoxelPoolIndex build_by_counting_sort(const torch::Tensor& points, const GridSpe
   return index;
 }
 
-// GridAxis::cell_of with tensor ops in double. The divisor is a full tensor, not a scalar: some
-// backends turn division by a scalar into multiplication by its reciprocal, which rounds
-// differently at cell borders.
+// axis_cell_index (geometry/grid_cell.h) with tensor ops in double, operation for operation. The
+// divisor is a full tensor, not a scalar: some backends turn division by a scalar into
+// multiplication by its reciprocal, which rounds differently at cell borders.
 std::pair<torch::Tensor, torch::Tensor> axis_cells(const torch::Tensor& values,
                                                    const GridAxis& axis) {
   const torch::Tensor scaled = (values - axis.min) / torch::full_like(values, axis.step);
@@ -130,8 +134,9 @@ int64_t VoxelPoolIndex::bytes() const {
   return total;
 }
 
-VoxelPoolIndex build_voxel_pool_index(const torch::Tensor& points, const GridSpec& grid,
-                                      IndexSort sort) {
+namespace {
+
+void check_points(const torch::Tensor& points, const GridSpec& grid) {
   RSD_CHECK(points.defined(), "voxel_pool index: the points tensor is undefined");
   RSD_CHECK(points.dim() == 6 && points.size(5) == 3,
             "voxel_pool index: points must be (B, N, D, fH, fW, 3), got ", points.sizes());
@@ -142,16 +147,31 @@ VoxelPoolIndex build_voxel_pool_index(const torch::Tensor& points, const GridSpe
   RSD_CHECK(total_points < kInt32Limit && total_cells < kInt32Limit,
             "voxel_pool index: ", total_points, " frustum points and ", total_cells,
             " cells must each stay below 2^31 (int32 indices)");
+}
+
+}  // namespace
+
+VoxelPoolIndex build_voxel_pool_index(const torch::Tensor& points, const GridSpec& grid,
+                                      IndexSort sort) {
+  check_points(points, grid);
   torch::NoGradGuard no_grad;
   if (sort == IndexSort::automatic) {
     sort = points.device().is_cpu() ? IndexSort::counting_sort : IndexSort::device_sort;
   }
-  if (sort == IndexSort::counting_sort) {
-    RSD_CHECK(points.device().is_cpu(), "voxel_pool index: the counting sort runs on CPU tensors; "
-              "points are on ", points.device());
-    return build_by_counting_sort(points, grid);
-  }
+  if (sort == IndexSort::counting_sort) return build_by_counting_sort(points, grid, /*ranges=*/0);
   return build_by_device_sort(points, grid);
 }
+
+namespace detail {
+
+VoxelPoolIndex build_voxel_pool_index_in_ranges(const torch::Tensor& points, const GridSpec& grid,
+                                                int64_t ranges) {
+  check_points(points, grid);
+  RSD_CHECK_GT(ranges, 0, "voxel_pool index: counting sort ranges");
+  torch::NoGradGuard no_grad;
+  return build_by_counting_sort(points, grid, ranges);
+}
+
+}  // namespace detail
 
 }  // namespace rsd::ops

@@ -13,7 +13,7 @@
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/ops/voxel_pool.h"
 #include "rsd/util/error.h"
-#include "rsd/version.h"
+#include "support/error_message.h"
 #include "support/gradcheck.h"
 
 namespace {
@@ -185,38 +185,61 @@ TEST(VoxelPoolIndex, CellsFollowGridSpecAndBothSortsAgree) {
 }
 
 TEST(VoxelPoolIndex, IsACsrOfEveryCellInFrustumOrder) {
-  const Frustum frustum{2, 2, 6, 3, 5};
+  // About 13 points per cell, spread over the whole frustum: the counting sort's point ranges
+  // split most cells, and each range scatters its own share of them.
+  const Frustum frustum{2, 2, 24, 6, 10};
   const torch::Tensor points = random_points(kGrid, frustum, 11);
-  const VoxelPoolIndex index = rsd::ops::build_voxel_pool_index(points, kGrid);
   const torch::Tensor cells = reference_cells(points, kGrid).reshape({-1});
+  const int64_t total_points = cells.numel();
   const int64_t total_cells = frustum.batch * kGrid.cells();
-  ASSERT_EQ(index.cell_ptr.numel(), total_cells + 1);
-  EXPECT_EQ(index.kept(), (cells >= 0).sum().item<int64_t>());
-  EXPECT_GT(index.kept(), 0);
-  EXPECT_LT(index.kept(), cells.numel());
-  auto ptr = index.cell_ptr.accessor<int32_t, 1>();
-  auto point = index.point_depth.accessor<int32_t, 1>();
-  auto row = index.point_feat.accessor<int32_t, 1>();
-  auto cell_of = cells.accessor<int64_t, 1>();
   const int64_t pixels = frustum.height * frustum.width;
-  EXPECT_EQ(ptr[0], 0);
-  EXPECT_EQ(ptr[total_cells], index.kept());
-  for (int64_t cell = 0; cell < total_cells; ++cell) {
-    ASSERT_LE(ptr[cell], ptr[cell + 1]);
-    for (int32_t k = ptr[cell]; k < ptr[cell + 1]; ++k) {
-      EXPECT_EQ(cell_of[point[k]], cell);
-      if (k > ptr[cell]) EXPECT_LT(point[k - 1], point[k]) << "not in frustum order";
-      const int64_t camera = point[k] / (frustum.depth_bins * pixels);
-      EXPECT_EQ(row[k], camera * pixels + point[k] % pixels);
+  auto cell_of = cells.accessor<int64_t, 1>();
+  // The stable sort of the device path is the reference order.
+  const VoxelPoolIndex sorted =
+      rsd::ops::build_voxel_pool_index(points, kGrid, IndexSort::device_sort);
+  for (const int64_t ranges : {1, 3, 7}) {
+    SCOPED_TRACE(std::to_string(ranges) + " counting-sort ranges");
+    const VoxelPoolIndex index =
+        rsd::ops::detail::build_voxel_pool_index_in_ranges(points, kGrid, ranges);
+    ASSERT_EQ(index.cell_ptr.numel(), total_cells + 1);
+    EXPECT_EQ(index.kept(), (cells >= 0).sum().item<int64_t>());
+    EXPECT_GT(index.kept(), 0);
+    EXPECT_LT(index.kept(), total_points);
+    auto ptr = index.cell_ptr.accessor<int32_t, 1>();
+    auto point = index.point_depth.accessor<int32_t, 1>();
+    auto row = index.point_feat.accessor<int32_t, 1>();
+    EXPECT_EQ(ptr[0], 0);
+    EXPECT_EQ(ptr[total_cells], index.kept());
+    // A range holds at most ceil(P / ranges) consecutive points, so a cell whose first and last
+    // points lie further apart has points from several ranges.
+    const int64_t range_length = (total_points + ranges - 1) / ranges;
+    int64_t cells_across_ranges = 0;
+    for (int64_t cell = 0; cell < total_cells; ++cell) {
+      ASSERT_LE(ptr[cell], ptr[cell + 1]);
+      for (int32_t k = ptr[cell]; k < ptr[cell + 1]; ++k) {
+        EXPECT_EQ(cell_of[point[k]], cell);
+        if (k > ptr[cell]) {
+          EXPECT_LT(point[k - 1], point[k]) << "not in frustum order";
+        }
+        const int64_t camera = point[k] / (frustum.depth_bins * pixels);
+        EXPECT_EQ(row[k], camera * pixels + point[k] % pixels);
+      }
+      const int32_t first = ptr[cell], last = ptr[cell + 1] - 1;
+      if (last > first && point[last] - point[first] >= range_length) ++cells_across_ranges;
     }
+    if (ranges > 1) {
+      EXPECT_GT(cells_across_ranges, 0) << "no cell has points in two ranges";
+    }
+    // Kept points per pixel, counted directly.
+    const torch::Tensor kept_per_pixel =
+        (cells.view({frustum.batch * frustum.cameras, frustum.depth_bins, pixels}) >= 0)
+            .sum({1})
+            .reshape({-1});
+    EXPECT_TRUE(torch::equal(
+        index.pixel_kept_prefix.narrow(0, 1, kept_per_pixel.numel()).to(torch::kLong),
+        kept_per_pixel.cumsum(0)));
+    expect_same_index(index, sorted);
   }
-  // Kept points per pixel, counted directly.
-  const torch::Tensor kept_per_pixel =
-      (cells.view({frustum.batch * frustum.cameras, frustum.depth_bins, pixels}) >= 0)
-          .sum({1})
-          .reshape({-1});
-  EXPECT_TRUE(torch::equal(index.pixel_kept_prefix.narrow(0, 1, kept_per_pixel.numel()).to(torch::kLong),
-                           kept_per_pixel.cumsum(0)));
 }
 
 TEST(VoxelPoolIndex, RefusesBadPoints) {
@@ -343,7 +366,9 @@ TEST(VoxelPool, AcceptsNonContiguousInputsAndChannelsLastGradients) {
 // ----- determinism ------------------------------------------------------------------------------
 
 TEST(VoxelPool, BitwiseIdenticalAcrossRunsAndThreadCounts) {
-  const Frustum frustum{2, 3, 12, 4, 8};
+  // 9216 points: the counting sort takes one point range per thread once there are 4096 points
+  // per range, so 1, 2 and 4 threads build the index from 1, 2 and 3 ranges.
+  const Frustum frustum{2, 3, 16, 8, 12};
   const int64_t channels = 40;
   const torch::Tensor points = random_points(kGrid, frustum, 101);
   const Inputs inputs = random_inputs(frustum, channels, 102);
@@ -352,26 +377,27 @@ TEST(VoxelPool, BitwiseIdenticalAcrossRunsAndThreadCounts) {
   at::set_num_threads(1);
   const VoxelPoolIndex index_one = rsd::ops::build_voxel_pool_index(points, kGrid);
   const Result one = run_op(inputs, index_one, grad);
-  at::set_num_threads(2);
-  const VoxelPoolIndex index_two = rsd::ops::build_voxel_pool_index(points, kGrid);
-  expect_same_index(index_one, index_two);
-  const Result two = run_op(inputs, index_two, grad);
-  const Result again = run_op(inputs, index_two, grad);
+  const Result again = run_op(inputs, index_one, grad);
+  std::vector<Result> threaded;
+  for (const int count : {2, 4}) {
+    SCOPED_TRACE(std::to_string(count) + " threads");
+    at::set_num_threads(count);
+    const VoxelPoolIndex index = rsd::ops::build_voxel_pool_index(points, kGrid);
+    expect_same_index(index_one, index);
+    threaded.push_back(run_op(inputs, index, grad));
+  }
   at::set_num_threads(threads);
-  expect_identical(one, two);
-  expect_identical(two, again);
+  expect_identical(one, again);
+  for (const Result& result : threaded) expect_identical(one, result);
 }
 
 // ----- contract ---------------------------------------------------------------------------------
 
 // The action throws an rsd::Error whose message mentions `fragment`.
 void expect_refusal(const std::function<void()>& action, const std::string& fragment) {
-  try {
-    action();
-    ADD_FAILURE() << "no error; expected one mentioning '" << fragment << "'";
-  } catch (const rsd::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
+  const std::string message = rsd::test::error_message(action);
+  EXPECT_NE(message.find(fragment), std::string::npos)
+      << "'" << message << "' lacks '" << fragment << "'";
 }
 
 TEST(VoxelPool, RefusesMismatchedInputsWithClearMessages) {
@@ -396,16 +422,6 @@ TEST(VoxelPool, SecondDerivativeIsRefused) {
   const torch::Tensor out = rsd::ops::voxel_pool(inputs.depth, inputs.feat, index);
   const auto grads = torch::autograd::grad({out.pow(2).sum()}, {inputs.depth}, {}, true, true);
   EXPECT_THROW(grads[0].sum().backward(), std::exception);
-}
-
-TEST(VoxelPool, ReportsItsKernels) {
-  const auto variants = rsd::ops::voxel_pool_cpu_variants();
-  ASSERT_FALSE(variants.empty());
-  EXPECT_EQ(variants.back(), "baseline");
-  EXPECT_EQ(rsd::ops::voxel_pool_cpu_variant(), variants.front());
-  EXPECT_EQ(rsd::ops::voxel_pool_cuda_compiled(),
-            rsd::build_summary().find("CUDA kernels compiled") != std::string::npos);
-  if (!torch::cuda::is_available()) EXPECT_FALSE(rsd::ops::voxel_pool_cuda_available());
 }
 
 // ----- CUDA -------------------------------------------------------------------------------------

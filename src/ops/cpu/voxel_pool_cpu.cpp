@@ -107,15 +107,6 @@ std::vector<int64_t> even_bounds(int64_t count, int64_t parts) {
   return balanced_bounds(count, parts, [](int64_t i) { return i; });
 }
 
-// ----- cell assignment -----------------------------------------------------------------------
-
-// rsd::GridAxis::cell_of, operation for operation.
-inline int64_t axis_cell(double value, const GridParams& grid, int axis) {
-  if (!(value >= grid.min[axis] && value < grid.max[axis])) return -1;
-  const auto index = static_cast<int64_t>(std::floor((value - grid.min[axis]) / grid.step[axis]));
-  return index < grid.cells[axis] ? index : -1;
-}
-
 }  // namespace
 
 // ----- kernel variants (public) --------------------------------------------------------------
@@ -182,7 +173,8 @@ struct CellCountingSort::Histograms {
 
 template <typename Scalar>
 CellCountingSort::CellCountingSort(const Scalar* points, const FrustumShape& shape,
-                                   const GridParams& grid, int32_t* cell_of)
+                                   const detail::GridParams& grid, int32_t* cell_of,
+                                   int64_t ranges)
     : shape_(shape), cell_of_(cell_of), histograms_(std::make_unique<Histograms>()) {
   const int64_t cells_per_sample = grid.cells[0] * grid.cells[1] * grid.cells[2];
   total_cells_ = shape.batch * cells_per_sample;
@@ -192,9 +184,11 @@ CellCountingSort::CellCountingSort(const Scalar* points, const FrustumShape& sha
             " cells exceed the int32 indices");
   // One range per thread, fewer when the histograms would grow large (many threads, many cells).
   constexpr int64_t kMaxHistogramEntries = int64_t{1} << 23;
-  const int64_t ranges = std::max<int64_t>(
-      1, std::min<int64_t>({thread_parts(total_points / 4096 + 1),
-                            kMaxHistogramEntries / std::max<int64_t>(total_cells_, 1)}));
+  if (ranges <= 0) {
+    ranges = std::max<int64_t>(
+        1, std::min<int64_t>({thread_parts(total_points / 4096 + 1),
+                              kMaxHistogramEntries / std::max<int64_t>(total_cells_, 1)}));
+  }
   auto& h = *histograms_;
   h.ranges = ranges;
   h.point_bounds = even_bounds(total_points, ranges);
@@ -217,14 +211,10 @@ CellCountingSort::CellCountingSort(const Scalar* points, const FrustumShape& sha
           ++sample;
           next_sample_start += points_per_sample;
         }
-        const Scalar* xyz = points + point * 3;
-        const int64_t x = axis_cell(static_cast<double>(xyz[0]), grid, 0);
-        const int64_t y = axis_cell(static_cast<double>(xyz[1]), grid, 1);
-        const int64_t z = axis_cell(static_cast<double>(xyz[2]), grid, 2);
+        const int64_t in_sample = detail::point_cell(points + point * 3, grid);
         int32_t cell = -1;
-        if (x >= 0 && y >= 0 && z >= 0) {
-          cell = static_cast<int32_t>(sample * cells_per_sample +
-                                      (z * grid.cells[1] + y) * grid.cells[0] + x);
+        if (in_sample >= 0) {
+          cell = static_cast<int32_t>(sample * cells_per_sample + in_sample);
           ++counts[cell];
           ++range_kept;
         }
@@ -333,10 +323,10 @@ void CellCountingSort::scatter(int32_t* cell_ptr, int32_t* point_depth, int32_t*
   h.storage.clear();
 }
 
-template CellCountingSort::CellCountingSort(const float*, const FrustumShape&, const GridParams&,
-                                            int32_t*);
-template CellCountingSort::CellCountingSort(const double*, const FrustumShape&, const GridParams&,
-                                            int32_t*);
+template CellCountingSort::CellCountingSort(const float*, const FrustumShape&,
+                                            const detail::GridParams&, int32_t*, int64_t);
+template CellCountingSort::CellCountingSort(const double*, const FrustumShape&,
+                                            const detail::GridParams&, int32_t*, int64_t);
 
 // ----- pooling -------------------------------------------------------------------------------
 

@@ -31,16 +31,6 @@ int64_t backward_pass_width(bool double_precision, int64_t channels);
 
 // ----- index build ---------------------------------------------------------------------------
 
-/// The BEV grid as the cell assignment needs it; index 0, 1, 2 = x, y, z. Cells follow
-/// rsd::GridAxis::cell_of exactly: -1 unless min <= v < max, else floor((v - min) / step) (-1 when
-/// that reaches the cell count), computed in double.
-struct GridParams {
-  double min[3];
-  double max[3];
-  double step[3];
-  int64_t cells[3];
-};
-
 struct FrustumShape {
   int64_t batch = 0;
   int64_t cameras = 0;     // per sample
@@ -55,9 +45,11 @@ class CellCountingSort {
  public:
   /// Pass 1: assigns every point (x, y, z rows of `points`, P x 3) its global cell
   /// b*cells_per_sample + flat cell, or -1, into cell_of[P], and counts points per cell.
+  /// `ranges` > 0 fixes the number of point ranges (tests); 0 takes one per intra-op thread, fewer
+  /// when the histograms would grow large.
   template <typename Scalar>
-  CellCountingSort(const Scalar* points, const FrustumShape& shape, const GridParams& grid,
-                   int32_t* cell_of);
+  CellCountingSort(const Scalar* points, const FrustumShape& shape, const detail::GridParams& grid,
+                   int32_t* cell_of, int64_t ranges = 0);
   ~CellCountingSort();
   CellCountingSort(const CellCountingSort&) = delete;
   CellCountingSort& operator=(const CellCountingSort&) = delete;
