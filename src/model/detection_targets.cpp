@@ -3,47 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "rsd/geometry/gaussian_heatmap.h"
 #include "rsd/model/detection_head.h"
 #include "rsd/util/error.h"
 
 namespace rsd::model {
-namespace {
-
-// Max-composites a Gaussian of `radius` cells centred on (cx, cy) into heatmap[rows][cols].
-void draw_gaussian(torch::TensorAccessor<float, 2> heatmap, int64_t rows, int64_t cols, int64_t cx,
-                   int64_t cy, int64_t radius) {
-  const double sigma = static_cast<double>(2 * radius + 1) / 6.0;
-  for (int64_t dy = -radius; dy <= radius; ++dy) {
-    const int64_t y = cy + dy;
-    if (y < 0 || y >= rows) continue;
-    for (int64_t dx = -radius; dx <= radius; ++dx) {
-      const int64_t x = cx + dx;
-      if (x < 0 || x >= cols) continue;
-      const auto value = static_cast<float>(
-          std::exp(-static_cast<double>(dx * dx + dy * dy) / (2.0 * sigma * sigma)));
-      heatmap[y][x] = std::max(heatmap[y][x], value);
-    }
-  }
-}
-
-}  // namespace
-
-double gaussian_radius(double length, double width, double min_overlap) {
-  // The three cases of CornerNet's radius (a corner shifted inside, outside, or one each), with
-  // CenterPoint's arithmetic kept as is so that heatmaps match theirs.
-  const double h = length, w = width, o = min_overlap;
-  const double b1 = h + w;
-  const double c1 = w * h * (1.0 - o) / (1.0 + o);
-  const double r1 = (b1 + std::sqrt(b1 * b1 - 4.0 * c1)) / 2.0;
-  const double b2 = 2.0 * (h + w);
-  const double c2 = (1.0 - o) * w * h;
-  const double r2 = (b2 + std::sqrt(b2 * b2 - 16.0 * c2)) / 2.0;
-  const double a3 = 4.0 * o;
-  const double b3 = -2.0 * o * (h + w);
-  const double c3 = (o - 1.0) * w * h;
-  const double r3 = (b3 + std::sqrt(b3 * b3 - 4.0 * a3 * c3)) / 2.0;
-  return std::min({r1, r2, r3});
-}
 
 DetectionTargets build_detection_targets(const GtBoxes& boxes, int64_t num_classes,
                                          const GridSpec& grid,
@@ -87,12 +51,9 @@ DetectionTargets build_detection_targets(const GtBoxes& boxes, int64_t num_class
       const int64_t ix = grid.x().cell_of(center[b][m][0]);
       const int64_t iy = grid.y().cell_of(center[b][m][1]);
       if (ix < 0 || iy < 0) continue;
-      const double length_cells = size[b][m][0] / grid.x().step;
-      const double width_cells = size[b][m][1] / grid.y().step;
-      const auto radius = std::max<int64_t>(
-          options.min_radius,
-          static_cast<int64_t>(gaussian_radius(length_cells, width_cells, options.min_overlap)));
-      draw_gaussian(heatmap[b][k], rows, cols, ix, iy, radius);
+      const int64_t radius = gaussian_radius_cells(grid, size[b][m][0], size[b][m][1],
+                                                   options.min_overlap, options.min_radius);
+      splat_gaussian(heatmap[b][k], ix, iy, radius, 1.0f);
       indices[b][m] = iy * cols + ix;
       mask[b][m] = true;
       auto code = regression[b][m];

@@ -4,30 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <map>
 
+#include "rsd/geometry/gaussian_heatmap.h"
 #include "rsd/util/error.h"
 
 namespace rsd::teacher {
-
-double gaussian_radius(double height, double width, double min_overlap) {
-  // CenterNet (xingyizhou/CenterNet, utils/image.py): the three ways a corner-shifted box can keep
-  // IoU >= min_overlap; the radius is the smallest shift that any of them allows.
-  const double a1 = 1.0;
-  const double b1 = height + width;
-  const double c1 = width * height * (1.0 - min_overlap) / (1.0 + min_overlap);
-  const double r1 = (b1 + std::sqrt(b1 * b1 - 4.0 * a1 * c1)) / 2.0;
-  const double a2 = 4.0;
-  const double b2 = 2.0 * (height + width);
-  const double c2 = (1.0 - min_overlap) * width * height;
-  const double r2 = (b2 + std::sqrt(b2 * b2 - 4.0 * a2 * c2)) / 2.0;
-  const double a3 = 4.0 * min_overlap;
-  const double b3 = -2.0 * min_overlap * (height + width);
-  const double c3 = (min_overlap - 1.0) * width * height;
-  const double r3 = (b3 + std::sqrt(b3 * b3 - 4.0 * a3 * c3)) / 2.0;
-  return std::min({r1, r2, r3});
-}
 
 RiskRasterizer::RiskRasterizer(GridSpec grid, RasterizeOptions options)
     : grid_(std::move(grid)), options_(options) {
@@ -37,17 +19,13 @@ RiskRasterizer::RiskRasterizer(GridSpec grid, RasterizeOptions options)
 }
 
 int RiskRasterizer::radius_cells(double length, double width) const {
-  // Box length runs along x, width along y: the footprint in cells of each axis.
-  const double height_cells = length / grid_.x().step;
-  const double width_cells = width / grid_.y().step;
-  const double radius = gaussian_radius(height_cells, width_cells, options_.min_overlap);
-  return std::max(options_.min_radius, static_cast<int>(radius));
+  return static_cast<int>(
+      gaussian_radius_cells(grid_, length, width, options_.min_overlap, options_.min_radius));
 }
 
 torch::Tensor RiskRasterizer::rasterize(const std::vector<data::Box>& boxes,
                                         const std::vector<ObjectRisk>& risks) const {
   torch::Tensor map = torch::zeros({grid_.ny(), grid_.nx()}, torch::kFloat32);
-  float* data = map.data_ptr<float>();
   std::map<std::string, const data::Box*> by_id;
   for (const auto& box : boxes) by_id.emplace(box.id, &box);
   for (const auto& risk : risks) {
@@ -57,39 +35,26 @@ torch::Tensor RiskRasterizer::rasterize(const std::vector<data::Box>& boxes,
     const auto score = static_cast<float>(std::clamp(risk.score, 0.0, 1.0));
     if (score <= 0.0f) continue;
     if (options_.mode == RasterizeMode::gaussian) {
-      draw_gaussian(data, *it->second, score);
+      draw_gaussian(map, *it->second, score);
     } else {
-      draw_footprint(data, *it->second, score);
+      draw_footprint(map, *it->second, score);
     }
   }
   return map;
 }
 
-void RiskRasterizer::draw_gaussian(float* map, const data::Box& box, float score) const {
+void RiskRasterizer::draw_gaussian(torch::Tensor& map, const data::Box& box, float score) const {
   const int64_t cx = grid_.x().cell_of(box.center.x());
   const int64_t cy = grid_.y().cell_of(box.center.y());
   if (cx < 0 || cy < 0) return;
-  const int radius = radius_cells(box.size.x(), box.size.y());
-  const double sigma = (2.0 * radius + 1.0) / 6.0;
-  const int64_t nx = grid_.nx();
-  const int64_t ny = grid_.ny();
-  for (int64_t iy = std::max<int64_t>(0, cy - radius); iy <= std::min(ny - 1, cy + radius); ++iy) {
-    for (int64_t ix = std::max<int64_t>(0, cx - radius); ix <= std::min(nx - 1, cx + radius); ++ix) {
-      const double d2 = static_cast<double>((ix - cx) * (ix - cx) + (iy - cy) * (iy - cy));
-      const double g = std::exp(-d2 / (2.0 * sigma * sigma));
-      // CenterNet drops the tail below machine epsilon of the peak.
-      if (g < std::numeric_limits<double>::epsilon()) continue;
-      float& cell = map[iy * nx + ix];
-      cell = std::max(cell, static_cast<float>(score * g));
-    }
-  }
+  splat_gaussian(map.accessor<float, 2>(), cx, cy, radius_cells(box.size.x(), box.size.y()), score);
 }
 
-void RiskRasterizer::draw_footprint(float* map, const data::Box& box, float score) const {
+void RiskRasterizer::draw_footprint(torch::Tensor& map, const data::Box& box, float score) const {
   const int64_t cx = grid_.x().cell_of(box.center.x());
   const int64_t cy = grid_.y().cell_of(box.center.y());
   if (cx < 0 || cy < 0) return;
-  const int64_t nx = grid_.nx();
+  auto cells = map.accessor<float, 2>();
   const double c = std::cos(box.yaw);
   const double s = std::sin(box.yaw);
   const double half_length = 0.5 * box.size.x();
@@ -111,12 +76,12 @@ void RiskRasterizer::draw_footprint(float* map, const data::Box& box, float scor
       const double along = c * dx + s * dy;
       const double across = -s * dx + c * dy;
       if (std::abs(along) <= half_length && std::abs(across) <= half_width) {
-        float& cell = map[iy * nx + ix];
+        float& cell = cells[iy][ix];
         cell = std::max(cell, score);
       }
     }
   }
-  float& center = map[cy * nx + cx];
+  float& center = cells[cy][cx];
   center = std::max(center, score);
 }
 

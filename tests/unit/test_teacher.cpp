@@ -4,10 +4,14 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 
+#include "rsd/geometry/gaussian_heatmap.h"
+#include "rsd/model/detection_targets.h"
+#include "rsd/model/gt_boxes.h"
 #include "rsd/teacher/camera_projection.h"
 #include "rsd/teacher/ego_path.h"
 #include "rsd/teacher/jsonl_teacher.h"
@@ -16,6 +20,7 @@
 #include "rsd/teacher/rule_teacher.h"
 #include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
+#include "support/fixtures.h"
 #include "support/http_test_server.h"
 #include "support/temp_dir.h"
 
@@ -550,6 +555,41 @@ TEST(Rasterizer, PeakAtTheBoxCentreEqualsTheScore) {
   EXPECT_EQ((turned == 0.6f).sum().item<int64_t>(), 4 * 8);
   EXPECT_FLOAT_EQ(turned[16][26].item<float>(), 0.6f);
   EXPECT_THROW(rasterizer.rasterize({car}, {{"nobody", 0.5, ""}}), Error);
+}
+
+TEST(TeacherRasterizer, GaussianModeDrawsTheDetectionTargetsGaussianScaledByTheScore) {
+  // One Gaussian for both: a risk map of a score-1 object is the object's detection heatmap.
+  const GridSpec grid = test::tiny_grid();
+  RasterizeOptions options;
+  options.min_radius = 1;
+  options.min_overlap = 0.3;
+  const RiskRasterizer rasterizer(grid, options);
+  const model::DetectionTargetOptions targets_options{options.min_overlap, options.min_radius};
+  // A car, a pedestrian (the minimum radius), a long truck clipped by the grid's edge.
+  const std::vector<data::Box> boxes = {
+      test::make_box(data::ObjectClass::vehicle, {1.3, -0.6, 0.8}, {4.5, 1.9, 1.6}, 0.3),
+      test::make_box(data::ObjectClass::pedestrian, {-2.2, 3.1, 0.9}, {0.6, 0.6, 1.8}, 0.0),
+      test::make_box(data::ObjectClass::vehicle, {3.7, -3.9, 1.5}, {12.0, 3.0, 3.5}, 0.0)};
+  const auto classes = model::default_detection_classes();
+  for (const data::Box& box : boxes) {
+    SCOPED_TRACE(std::string(data::to_string(box.object_class)) + " of " +
+                 std::to_string(box.size.x()) + " m");
+    const int64_t label =
+        std::find(classes.begin(), classes.end(), box.object_class) - classes.begin();
+    const model::DetectionTargets targets = model::build_detection_targets(
+        model::gt_boxes_from({{box}}, classes), static_cast<int64_t>(classes.size()), grid,
+        targets_options);
+    const torch::Tensor heatmap = targets.heatmap[0][label];
+    ASSERT_GT((heatmap > 0).sum().item<int64_t>(), 1);
+    data::Box named = box;
+    named.id = "object";
+    EXPECT_TRUE(torch::equal(rasterizer.rasterize({named}, {{"object", 1.0, ""}}), heatmap));
+    EXPECT_TRUE(torch::allclose(rasterizer.rasterize({named}, {{"object", 0.4, ""}}), 0.4 * heatmap,
+                                1e-6, 1e-7));
+    EXPECT_EQ(rasterizer.radius_cells(box.size.x(), box.size.y()),
+              gaussian_radius_cells(grid, box.size.x(), box.size.y(), options.min_overlap,
+                                    options.min_radius));
+  }
 }
 
 }  // namespace

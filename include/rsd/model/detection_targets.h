@@ -31,15 +31,12 @@ struct DetectionTargets {
 };
 
 /// Objects are assigned to the cell holding their centre (floor, GridSpec::cell_of); objects
-/// outside the grid's x-y extent are dropped (mask false). The Gaussian radius follows
-/// CenterPoint's gaussian_radius of the box footprint (length x width, in cells) at min_overlap,
-/// at least min_radius; sigma = (2 * radius + 1) / 6. Computed on the CPU; the result is on the
-/// boxes' device.
+/// outside the grid's x-y extent are dropped (mask false). The Gaussian is the one of the teacher's
+/// risk maps (rsd/geometry/gaussian_heatmap.h): radius gaussian_radius_cells(length x width,
+/// min_overlap, min_radius), sigma = (2 * radius + 1) / 6, peak 1. Computed on the CPU; the result
+/// is on the boxes' device.
 DetectionTargets build_detection_targets(const GtBoxes& boxes, int64_t num_classes,
                                          const GridSpec& grid,
                                          const DetectionTargetOptions& options = {});
-
-/// CenterPoint's (CornerNet's) radius, in cells, for a box of `length` x `width` cells.
-double gaussian_radius(double length, double width, double min_overlap);
 
 }  // namespace rsd::model

@@ -3,7 +3,8 @@
 // at an object's centre cell is exactly its score.
 //   gaussian   CenterNet/CenterPoint heat-map: a Gaussian with sigma = (2r + 1) / 6 around the
 //              centre cell, r = max(min_radius, floor(gaussian_radius(length, width in cells,
-//              min_overlap))), drawn within r cells.
+//              min_overlap))), drawn within r cells: rsd/geometry/gaussian_heatmap.h, the
+//              Gaussian of the detection targets, so a score-1 object draws their heatmap.
 //   footprint  every cell whose centre lies inside the rotated box footprint gets the score (the
 //              centre cell always, so objects smaller than a cell are not lost).
 // Objects whose centre lies outside the grid, and scores of 0, draw nothing.
@@ -27,10 +28,6 @@ struct RasterizeOptions {
   double min_overlap = 0.1;   // CenterNet's IoU bound for the radius (CenterPoint's BEV value)
 };
 
-/// CenterNet's gaussian_radius for a box of `height` x `width` cells: the largest corner offset
-/// that keeps IoU >= min_overlap with the true box (the minimum of its three cases).
-double gaussian_radius(double height, double width, double min_overlap);
-
 class RiskRasterizer {
  public:
   RiskRasterizer(GridSpec grid, RasterizeOptions options = {});
@@ -47,8 +44,8 @@ class RiskRasterizer {
   const GridSpec& grid() const { return grid_; }
 
  private:
-  void draw_gaussian(float* map, const data::Box& box, float score) const;
-  void draw_footprint(float* map, const data::Box& box, float score) const;
+  void draw_gaussian(torch::Tensor& map, const data::Box& box, float score) const;
+  void draw_footprint(torch::Tensor& map, const data::Box& box, float score) const;
 
   GridSpec grid_;
   RasterizeOptions options_;
