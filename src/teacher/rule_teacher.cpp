@@ -137,8 +137,12 @@ TeacherInfo RuleTeacher::info() const { return {"rule", "rule-v1", ""}; }
 
 ObjectRisk RuleTeacher::assess(const data::Box& box, const std::vector<EgoPathPoint>& ego_path,
                                double ego_speed) const {
-  std::vector<EgoPathPoint> standing_still;  // without a path: 4 s at the origin, every 0.1 s
-  for (int k = 0; ego_path.size() < 2 && k <= 40; ++k) standing_still.push_back({0.1 * k, 0.0, 0.0, 0.0});
+  // Without a path: 4 s at the origin, one point per frame.
+  constexpr double kFrameSeconds = 1.0 / data::kFrameRateHz;
+  std::vector<EgoPathPoint> standing_still;
+  for (int k = 0; ego_path.size() < 2 && k <= 40; ++k) {
+    standing_still.push_back({kFrameSeconds * k, 0.0, 0.0, 0.0});
+  }
   const Route route = no_reaction_route(ego_path.size() >= 2 ? ego_path : standing_still,
                                         std::max(ego_speed, 0.0), options_.lookahead_m);
   const double horizon = std::max(route.timed.back().t, 1e-3);

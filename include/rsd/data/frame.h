@@ -14,6 +14,14 @@
 
 namespace rsd::data {
 
+/// Bench2Drive's annotation rate: every frame is annotated, 10 frames per second.
+constexpr double kFrameRateHz = 10.0;
+
+/// Bench2Drive's ego vehicle, a Lincoln MKZ 2020 (CARLA bounding box): footprint length and width,
+/// metres. For when a frame has no annotated ego box (Frame::ego_size).
+constexpr double kEgoLength = 4.89;
+constexpr double kEgoWidth = 2.12;
+
 /// The object classes librsd detects and judges. Bench2Drive's type_ids map onto them in the reader.
 enum class ObjectClass : int { vehicle = 0, pedestrian = 1, cyclist = 2, traffic_light = 3, traffic_sign = 4 };
 constexpr int kNumObjectClasses = 5;

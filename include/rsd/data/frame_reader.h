@@ -30,9 +30,6 @@
 
 namespace rsd::data {
 
-/// Bench2Drive's annotation rate: every frame is annotated, 10 frames per second.
-constexpr double kFrameRateHz = 10.0;
-
 /// Bench2Drive's six cameras, in nuScenes order.
 std::vector<std::string> default_camera_names();
 

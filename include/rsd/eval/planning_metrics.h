@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "rsd/data/frame.h"
 #include "rsd/eval/collision.h"
 #include "rsd/eval/metric_set.h"
 
@@ -25,8 +26,8 @@ namespace rsd::eval {
 struct PlanningMetricsOptions {
   double step_s = 0.5;  // seconds between waypoints (step k is at (k+1)*step_s)
   std::vector<double> horizons_s = {1.0, 2.0, 3.0};  // each a whole number of steps
-  double ego_length = 4.89;                          // ego footprint, metres
-  double ego_width = 2.12;
+  double ego_length = data::kEgoLength;              // ego footprint, metres
+  double ego_width = data::kEgoWidth;
 };
 
 /// One frame: T predicted and ground-truth ego positions (current ego frame), which steps have a

@@ -28,8 +28,8 @@ enum class EgoPathSource { frames, extrapolate };
 struct EgoPathOptions {
   EgoPathSource source = EgoPathSource::frames;
   double horizon_s = 4.0;      // how far ahead
-  double step_s = 0.1;         // sampling step (Bench2Drive records at 10 Hz)
-  double frame_rate_hz = 10.0; // frame numbers -> seconds
+  double step_s = 1.0 / data::kFrameRateHz;    // sampling step: one frame
+  double frame_rate_hz = data::kFrameRateHz;   // frame numbers -> seconds
 };
 
 /// The path of frames[index] (frames of one clip in ascending frame order), from t = 0 (the

@@ -18,13 +18,14 @@
 
 #include <vector>
 
+#include "rsd/data/frame.h"
 #include "rsd/teacher/risk_teacher.h"
 
 namespace rsd::teacher {
 
 struct RuleTeacherOptions {
-  double ego_length = 4.9;            // m (Bench2Drive's Lincoln MKZ); judge() uses the frame's
-  double ego_width = 2.1;             // m   annotated ego box (Frame::ego_size) when it has one
+  double ego_length = data::kEgoLength;  // m; judge() uses the frame's annotated ego box
+  double ego_width = data::kEgoWidth;    // m   (Frame::ego_size) when it has one
   double lateral_margin_m = 0.5;      // added on each side of the ego's footprint
   double ttc_critical_s = 1.0;        // contact sooner than this scores 1
   double path_sigma_m = 2.0;          // proximity: Gaussian width over the lateral gap

@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "data/synth/path.h"
+#include "rsd/data/frame.h"
 #include "data/synth/world.h"
 
 namespace rsd::data::synth {
 
-constexpr double kFrameDt = 0.1;  // Bench2Drive records at 10 Hz
+constexpr double kFrameDt = 1.0 / kFrameRateHz;  // seconds per frame (rsd/data/frame.h)
 
 /// Fires once the ego has driven ego_s metres along its route and the clock reached `time`.
 struct Trigger {
