@@ -3,11 +3,10 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <optional>
 
+#include "data/bev_picture.h"
 #include "rsd/util/error.h"
 
 namespace rsd::eval::detail {
@@ -25,47 +24,11 @@ constexpr const char* kLegend = "GT green, prediction red, ego white";
 constexpr double kImageMean[3] = {0.485, 0.456, 0.406};
 constexpr double kImageStd[3] = {0.229, 0.224, 0.225};
 
-// Maps ego-frame ground points to picture pixels: x forward is up, y left is left.
-struct BevProjection {
-  const GridSpec& grid;
-  int cell_pixels;
-
-  cv::Point2d operator()(const Eigen::Vector2d& point) const {
-    return {(grid.y().max - point.y()) / grid.y().step * cell_pixels,
-            (grid.x().max - point.x()) / grid.x().step * cell_pixels};
-  }
-};
-
-// A (Y, X) map in [0, 1] as a colour image in picture orientation (rows = x descending,
-// columns = y descending), upscaled to `cell_pixels` per cell.
-cv::Mat heatmap(const torch::Tensor& map, int cell_pixels) {
-  const torch::Tensor picture_order = map.detach()
-                                          .to(torch::kCPU, torch::kFloat)
-                                          .t()
-                                          .flip({0, 1})
-                                          .clamp(0.0, 1.0)
-                                          .mul(255.0)
-                                          .round()
-                                          .to(torch::kUInt8)
-                                          .contiguous();
-  cv::Mat gray(static_cast<int>(picture_order.size(0)), static_cast<int>(picture_order.size(1)),
-               CV_8UC1, picture_order.data_ptr<uint8_t>());
-  cv::Mat colour;
-  cv::applyColorMap(gray, colour, cv::COLORMAP_INFERNO);
-  cv::Mat scaled;
-  cv::resize(colour, scaled, cv::Size(), cell_pixels, cell_pixels, cv::INTER_NEAREST);
-  return scaled;
-}
+using data::detail::BevProjection;
 
 void draw_footprint(cv::Mat& picture, const Footprint& footprint, const BevProjection& to_pixel,
                     const cv::Scalar& colour) {
-  std::vector<cv::Point> corners;
-  for (const Eigen::Vector2d& corner : footprint_corners(footprint)) {
-    const cv::Point2d pixel = to_pixel(corner);
-    corners.emplace_back(static_cast<int>(std::lround(pixel.x)),
-                         static_cast<int>(std::lround(pixel.y)));
-  }
-  cv::polylines(picture, corners, true, colour, 1, cv::LINE_AA);
+  data::detail::draw_bev_outline(picture, footprint_corners(footprint), to_pixel, colour);
   // A tick from the centre to the front edge shows the heading.
   const Eigen::Vector2d front =
       footprint.center +
@@ -107,17 +70,16 @@ Eigen::MatrixXd matrix_of(const torch::Tensor& tensor) {
 }  // namespace
 
 cv::Mat render_bev(const BevScene& scene, const GridSpec& grid, int cell_pixels) {
-  RSD_CHECK(cell_pixels >= 1, "BEV pictures need at least one pixel per cell, got ", cell_pixels);
-  const BevProjection to_pixel{grid, cell_pixels};
-  const cv::Size size(static_cast<int>(grid.ny()) * cell_pixels,
-                      static_cast<int>(grid.nx()) * cell_pixels);
+  const BevProjection to_pixel(grid, cell_pixels);
 
   std::vector<std::pair<std::string, cv::Mat>> panels;
   if (scene.teacher_risk.defined())
-    panels.emplace_back("teacher risk", heatmap(scene.teacher_risk, cell_pixels));
+    panels.emplace_back("teacher risk", data::detail::bev_heatmap(scene.teacher_risk, cell_pixels));
   if (scene.student_risk.defined())
-    panels.emplace_back("student risk", heatmap(scene.student_risk, cell_pixels));
-  if (panels.empty()) panels.emplace_back("no risk map", cv::Mat(size, CV_8UC3, kEmptyBackground));
+    panels.emplace_back("student risk", data::detail::bev_heatmap(scene.student_risk, cell_pixels));
+  if (panels.empty()) {
+    panels.emplace_back("no risk map", cv::Mat(to_pixel.size(), CV_8UC3, kEmptyBackground));
+  }
 
   std::vector<cv::Point2d> ground_truth, predicted;
   for (const auto& point : scene.ground_truth_trajectory) ground_truth.push_back(to_pixel(point));
@@ -178,18 +140,6 @@ cv::Mat render_camera(const CameraScene& scene) {
   std::vector<std::string> lines = scene.caption;
   lines.push_back("GT green, prediction red");
   return with_caption(picture, lines);
-}
-
-void write_png(const std::string& path, const cv::Mat& picture) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  bool written = false;
-  try {
-    written = cv::imwrite(path, picture);
-  } catch (const cv::Exception& error) {
-    throw Error("cannot write picture " + path + ": " + error.what());
-  }
-  if (!written) throw Error("cannot write picture " + path);
 }
 
 }  // namespace rsd::eval::detail

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "data/bev_picture.h"
 #include "rsd/eval/collision.h"
 #include "rsd/geometry/grid_spec.h"
 
@@ -46,6 +47,6 @@ struct CameraScene {
 cv::Mat render_camera(const CameraScene& scene);
 
 /// Writes `picture` as PNG; throws rsd::Error naming the path on failure.
-void write_png(const std::string& path, const cv::Mat& picture);
+using data::detail::write_png;
 
 }  // namespace rsd::eval::detail

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "data/bev_picture.h"
 #include "rsd/data/clip_index.h"
 #include "rsd/data/frame_reader.h"
 #include "rsd/teacher/camera_projection.h"
@@ -40,12 +41,15 @@ data::Box box_of(const CachedObject& object) {
   return box;
 }
 
-void write_png(const std::string& path, const cv::Mat& image) {
-  std::error_code ec;
-  const std::filesystem::path target(path);
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  if (!cv::imwrite(path, image)) throw Error("cannot write the picture " + path);
+// The box seen from above: its four upper corners, in order around it.
+std::vector<Eigen::Vector2d> outline_from_above(const data::Box& box) {
+  const auto corners = box_corners(box);
+  std::vector<Eigen::Vector2d> footprint;
+  for (const int i : {0, 2, 6, 4}) footprint.push_back(corners[i].head<2>());
+  return footprint;
 }
+
+using data::detail::write_png;
 
 }  // namespace
 
@@ -67,41 +71,18 @@ InspectRequest parse_inspect_request(const std::string& text) {
 
 void render_bev_png(const CachedFrame& frame, const GridSpec& grid, const std::string& path,
                     int scale) {
-  const int nx = static_cast<int>(grid.nx());
-  const int ny = static_cast<int>(grid.ny());
-  // Picture rows run from the grid's front (x max) down, columns from its left (y max) rightward.
-  cv::Mat heat(nx, ny, CV_8UC1, cv::Scalar(0));
-  if (frame.map.defined()) {
-    const torch::Tensor map = frame.map.to(torch::kFloat32).contiguous();
-    const float* values = map.data_ptr<float>();
-    for (int row = 0; row < nx; ++row) {
-      for (int col = 0; col < ny; ++col) {
-        const float v = values[(ny - 1 - col) * nx + (nx - 1 - row)];
-        heat.at<uint8_t>(row, col) = static_cast<uint8_t>(std::clamp(v, 0.0f, 1.0f) * 255.0f);
-      }
-    }
-  }
-  cv::Mat picture;
-  cv::resize(heat, picture, {ny * scale, nx * scale}, 0, 0, cv::INTER_NEAREST);
-  cv::applyColorMap(picture, picture, cv::COLORMAP_INFERNO);
-  const auto pixel = [&](double x, double y) {
-    return cv::Point(static_cast<int>(std::lround((grid.y().max - y) / grid.y().step * scale)),
-                     static_cast<int>(std::lround((grid.x().max - x) / grid.x().step * scale)));
-  };
-  const auto draw_footprint = [&](const data::Box& box, const cv::Scalar& colour) {
-    const auto corners = box_corners(box);
-    std::vector<cv::Point> polygon;
-    for (const int i : {0, 2, 6, 4}) polygon.push_back(pixel(corners[i].x(), corners[i].y()));
-    cv::polylines(picture, polygon, true, colour, 1, cv::LINE_AA);
-  };
+  const data::detail::BevProjection to_pixel(grid, scale);
+  cv::Mat picture = data::detail::bev_heatmap(
+      frame.map.defined() ? frame.map : torch::zeros({grid.ny(), grid.nx()}), scale);
   data::Box ego;
-  ego.size = {4.9, 2.1, 1.5};
-  draw_footprint(ego, {255, 255, 255});
+  ego.size = {data::kEgoLength, data::kEgoWidth, 0.0};  // only its footprint is drawn
+  data::detail::draw_bev_outline(picture, outline_from_above(ego), to_pixel, {255, 255, 255});
   for (const auto& object : frame.objects) {
     const data::Box box = box_of(object);
-    draw_footprint(box, score_colour(object.risk.score));
+    data::detail::draw_bev_outline(picture, outline_from_above(box), to_pixel,
+                                   score_colour(object.risk.score));
     if (object.risk.score > 0.0) {
-      cv::putText(picture, label(box.id, object.risk.score), pixel(box.center.x(), box.center.y()),
+      cv::putText(picture, label(box.id, object.risk.score), to_pixel.pixel(box.center.head<2>()),
                   cv::FONT_HERSHEY_SIMPLEX, 0.35, {255, 255, 255}, 1, cv::LINE_AA);
     }
   }
