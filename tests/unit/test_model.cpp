@@ -23,7 +23,9 @@
 #include "rsd/model/weights.h"
 #include "rsd/pipeline/model_config.h"
 #include "rsd/util/error.h"
+#include "support/fixtures.h"
 #include "support/temp_dir.h"
+#include "support/tiny_e2e.h"
 
 namespace {
 
@@ -31,9 +33,8 @@ using namespace rsd::model;
 using rsd::GridSpec;
 using rsd::data::Box;
 using rsd::data::ObjectClass;
-
-// 16 x 16 cells of 0.5 m around the ego, one z slice.
-GridSpec tiny_grid() { return GridSpec({-4.0, 4.0, 0.5}, {-4.0, 4.0, 0.5}, {-2.0, 2.0, 4.0}); }
+using rsd::test::make_box;
+using rsd::test::tiny_grid;
 
 // Backpropagates a fixed random weighting of `outputs` (a plain sum can have an exactly zero
 // gradient through normalisation layers) and expects every trainable parameter to get a defined,
@@ -61,17 +62,6 @@ int64_t parameter_count(const torch::nn::Module& module) {
   int64_t count = 0;
   for (const auto& parameter : module.parameters()) count += parameter.numel();
   return count;
-}
-
-Box make_box(ObjectClass object_class, double x, double y, double length, double width, double yaw,
-             double vx = 0.0, double vy = 0.0) {
-  Box box;
-  box.object_class = object_class;
-  box.center = {x, y, 0.8};
-  box.size = {length, width, 1.6};
-  box.yaw = yaw;
-  box.velocity = {vx, vy};
-  return box;
 }
 
 // ---------------------------------------------------------------- ImageEncoder
@@ -246,7 +236,7 @@ TEST(ModelDetectionTargets, GaussianPeaksAtTheFloorCellOfEachCentre) {
   const GridSpec grid = tiny_grid();
   // Centre x = -0.01 lies in column 7 (floor), not 8 (truncation toward zero).
   const GtBoxes boxes =
-      gt_boxes_from({{make_box(ObjectClass::pedestrian, -0.01, 1.3, 0.5, 0.5, 0.0)}},
+      gt_boxes_from({{make_box(ObjectClass::pedestrian, {-0.01, 1.3, 0.8}, {0.5, 0.5, 1.6}, 0.0)}},
                     default_detection_classes());
   const DetectionTargets targets = build_detection_targets(boxes, 3, grid, {0.1, 2});
   const auto heatmap = targets.heatmap[0][1];  // pedestrian
@@ -267,11 +257,12 @@ TEST(ModelDetectionTargets, DecodingTheTargetsAsPredictionsGivesBackTheBoxes) {
   const GridSpec grid = tiny_grid();
   const auto classes = default_detection_classes();
   const std::vector<std::vector<Box>> frames = {
-      {make_box(ObjectClass::vehicle, 2.3, -1.1, 4.5, 1.9, 0.4, 5.0, -1.0),
-       make_box(ObjectClass::pedestrian, -2.7, 2.05, 0.6, 0.7, -2.8, 0.0, 1.2),
-       make_box(ObjectClass::traffic_sign, 0.0, 0.0, 0.5, 0.5, 0.0),   // not a detection class
-       make_box(ObjectClass::vehicle, 9.0, 0.0, 4.0, 2.0, 0.0)},       // outside the grid
-      {make_box(ObjectClass::cyclist, -0.2, -3.4, 1.8, 0.8, 3.0, -2.0, 0.5)}};
+      {make_box(ObjectClass::vehicle, {2.3, -1.1, 0.8}, {4.5, 1.9, 1.6}, 0.4, {5.0, -1.0}),
+       make_box(ObjectClass::pedestrian, {-2.7, 2.05, 0.8}, {0.6, 0.7, 1.6}, -2.8, {0.0, 1.2}),
+       // not a detection class
+       make_box(ObjectClass::traffic_sign, {0.0, 0.0, 0.8}, {0.5, 0.5, 1.6}, 0.0),
+       make_box(ObjectClass::vehicle, {9.0, 0.0, 0.8}, {4.0, 2.0, 1.6}, 0.0)},  // outside the grid
+      {make_box(ObjectClass::cyclist, {-0.2, -3.4, 0.8}, {1.8, 0.8, 1.6}, 3.0, {-2.0, 0.5})}};
   const GtBoxes boxes = gt_boxes_from(frames, classes);
   EXPECT_EQ(boxes.max_boxes(), 3);
   const DetectionTargets targets = build_detection_targets(boxes, 3, grid);
@@ -314,9 +305,9 @@ TEST(ModelDetectionTargets, DecodingTheTargetsAsPredictionsGivesBackTheBoxes) {
 TEST(ModelDetectionTargets, BatchTensorsGiveTheSameBoxesAsBoxLists) {
   const auto classes = default_detection_classes();
   const std::vector<std::vector<Box>> frames = {
-      {make_box(ObjectClass::cyclist, 1.0, 2.0, 1.8, 0.7, 0.5, 1.0, -1.0),
-       make_box(ObjectClass::traffic_light, 0.0, 0.0, 0.3, 0.3, 0.0)},
-      {make_box(ObjectClass::vehicle, -3.0, 0.5, 4.0, 2.0, -1.0, 2.0, 0.0)}};
+      {make_box(ObjectClass::cyclist, {1.0, 2.0, 0.8}, {1.8, 0.7, 1.6}, 0.5, {1.0, -1.0}),
+       make_box(ObjectClass::traffic_light, {0.0, 0.0, 0.8}, {0.3, 0.3, 1.6}, 0.0)},
+      {make_box(ObjectClass::vehicle, {-3.0, 0.5, 0.8}, {4.0, 2.0, 1.6}, -1.0, {2.0, 0.0})}};
   // data::Batch layout: (B, M, 9) in BoxField order, ObjectClass ids, mask; padding is class -1.
   const torch::Tensor boxes = torch::zeros({2, 2, 9});
   const torch::Tensor box_classes = torch::full({2, 2}, -1, torch::kLong);
@@ -434,33 +425,6 @@ TEST(ModelRiskHead, UserVariantsRegisterUnderTheirOwnType) {
   EXPECT_TRUE(torch::allclose(head(bev), bev.mean(1, true)));
 }
 
-// The plug-in pattern of docs/model.md: a BEV model holding an empty RiskHead when it is off.
-struct HostModelImpl : torch::nn::Module {
-  explicit HostModelImpl(const std::optional<RiskHeadOptions>& risk) {
-    backbone = register_module("backbone", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1)));
-    if (risk) risk_head = register_module("risk_head", make_risk_head(*risk));
-  }
-  torch::nn::Conv2d backbone{nullptr};
-  RiskHead risk_head{nullptr};
-};
-TORCH_MODULE(HostModel);
-
-TEST(ModelRiskHead, DisabledRiskHeadHasNoParametersAndNoOutput) {
-  const int64_t backbone_parameters = 8 * 3 * 3 * 3 + 8;
-  auto disabled_config = rsd::Config::defaults();
-  disabled_config.set("model.risk_head.enabled", "false");
-  const auto disabled = rsd::pipeline::risk_head_options_from(disabled_config);
-  EXPECT_FALSE(disabled.has_value());
-  HostModel without(disabled);
-  EXPECT_EQ(parameter_count(*without), backbone_parameters);
-  EXPECT_TRUE(without->risk_head.is_empty());
-  EXPECT_EQ(without->named_modules().size(), 2u);  // the model and its backbone
-
-  auto small = RiskHeadOptions(8, tiny_grid()).hidden(8);
-  HostModel with(small);
-  EXPECT_GT(parameter_count(*with), backbone_parameters);
-}
-
 TEST(ModelRiskHead, RiskAttentionAmplifiesRiskyCells) {
   const torch::Tensor bev = torch::ones({1, 2, 4, 4});
   torch::Tensor logits = torch::full({1, 1, 4, 4}, -1e4);
@@ -474,58 +438,60 @@ TEST(ModelRiskHead, RiskAttentionAmplifiesRiskyCells) {
 
 // ---------------------------------------------------------------- E2EModel
 
-// Camera (OpenCV axes: x right, y down, z forward) -> ego (x forward, y left, z up), looking
-// along +x (forward) or -x (backward), 1.5 m above the ground.
-torch::Tensor camera_to_ego(bool forward) {
-  const float s = forward ? 1.0f : -1.0f;
-  return torch::tensor({0.0f, 0.0f, s, 0.0f,    //
-                        -s, 0.0f, 0.0f, 0.0f,   //
-                        0.0f, -1.0f, 0.0f, 1.5f,  //
-                        0.0f, 0.0f, 0.0f, 1.0f})
-      .view({4, 4});
+// One forward of `model` on the first sample of the tiny in-memory dataset (two cameras).
+E2EOutput tiny_forward(E2EModel& model) {
+  const rsd::data::Sample sample = rsd::test::TinyE2EDataset(1).get(0, 0);
+  return model->forward_tensors(sample.images.unsqueeze(0), sample.intrinsics.unsqueeze(0),
+                                sample.img_aug.unsqueeze(0), sample.cam2ego.unsqueeze(0),
+                                sample.ego_status.unsqueeze(0), torch::tensor({sample.command}));
 }
 
 TEST(ModelE2E, TwoCamerasThroughEveryModuleWithGradientsEverywhere) {
   torch::manual_seed(0);
-  const GridSpec grid = tiny_grid();
-  LiftSplatOptions lift(8, grid, 32, 48);
-  lift.depth_min(1.0).depth_max(6.0).depth_step(1.0).context_channels(4);
-  E2EModelOptions options{ImageEncoderOptions().depth(18).width(8).out_channels(8),
-                          lift,
-                          BevEncoderOptions(4).channels(8).blocks({1, 1}).out_channels(8),
-                          DetectionHeadOptions(8, 3).hidden(8),
-                          PlanningHeadOptions(8, grid).ego_status_dim(10).hidden(16).heads(2),
-                          RiskHeadOptions(8, grid).hidden(8),
-                          0.5};
+  E2EModelOptions options = rsd::test::tiny_e2e_model_options();
+  options.risk_attention_alpha = 0.5;
   E2EModel model(options);
-  const torch::Tensor images = torch::randn({1, 2, 3, 32, 48});
-  const torch::Tensor intrinsics =
-      torch::tensor({24.0f, 0.0f, 24.0f, 0.0f, 24.0f, 16.0f, 0.0f, 0.0f, 1.0f})
-          .view({1, 1, 3, 3})
-          .expand({1, 2, 3, 3});
-  const torch::Tensor img_aug = torch::eye(3).expand({1, 2, 3, 3});
-  const torch::Tensor cam2ego = torch::stack({camera_to_ego(true), camera_to_ego(false)}).unsqueeze(0);
-  const torch::Tensor status = torch::randn({1, 10});
-  const torch::Tensor command = torch::tensor({3}, torch::kLong);
-  const E2EOutput out = model->forward_tensors(images, intrinsics, img_aug, cam2ego, status, command);
-  EXPECT_EQ(out.bev.sizes(), (std::vector<int64_t>{1, 8, 16, 16}));
+  const E2EOutput out = tiny_forward(model);
+  EXPECT_EQ(out.bev.sizes(), (std::vector<int64_t>{1, 8, 8, 8}));
   EXPECT_EQ(out.depth.sizes(), (std::vector<int64_t>{1, 2, 5, 2, 3}));
-  EXPECT_EQ(out.detection.heatmap.sizes(), (std::vector<int64_t>{1, 3, 16, 16}));
+  EXPECT_EQ(out.detection.heatmap.sizes(), (std::vector<int64_t>{1, 3, 8, 8}));
   EXPECT_EQ(out.waypoints.sizes(), (std::vector<int64_t>{1, 6, 2}));
-  EXPECT_EQ(out.risk_logits.sizes(), (std::vector<int64_t>{1, 1, 16, 16}));
+  EXPECT_EQ(out.risk_logits.sizes(), (std::vector<int64_t>{1, 1, 8, 8}));
   expect_gradients_reach_every_parameter(
       *model, {out.detection.heatmap, out.detection.regression, out.waypoints, out.risk_logits});
 
-  options.risk_head = std::nullopt;
-  options.risk_attention_alpha = std::nullopt;
-  E2EModel without_risk(options);
-  EXPECT_TRUE(without_risk->risk_head.is_empty());
-  EXPECT_EQ(parameter_count(*without_risk),
-            parameter_count(*model) - parameter_count(*model->risk_head));
-  const E2EOutput plain = without_risk->forward_tensors(images, intrinsics, img_aug, cam2ego, status, command);
-  EXPECT_FALSE(plain.risk_logits.defined());
-
   options.bev_encoder.in_channels(5);
+  EXPECT_THROW(E2EModel{options}, rsd::Error);
+}
+
+TEST(ModelRiskHead, DisabledRiskHeadHasNoParametersAndNoOutput) {
+  torch::manual_seed(0);
+  auto disabled_config = rsd::Config::defaults();
+  disabled_config.set("model.risk_head.enabled", "false");
+  EXPECT_FALSE(rsd::pipeline::risk_head_options_from(disabled_config).has_value());
+
+  E2EModelOptions options = rsd::test::tiny_e2e_model_options(/*risk_head=*/true);
+  E2EModel with_risk(options);
+  options = rsd::test::tiny_e2e_model_options(/*risk_head=*/false);
+  ASSERT_FALSE(options.risk_head.has_value());
+  E2EModel without_risk(options);
+
+  EXPECT_TRUE(without_risk->risk_head.is_empty());
+  for (const auto& child : without_risk->named_children()) EXPECT_NE(child.key(), "risk_head");
+  for (const auto& parameter : without_risk->named_parameters()) {
+    EXPECT_NE(parameter.key().rfind("risk_head.", 0), 0u) << parameter.key();
+  }
+  ASSERT_FALSE(with_risk->risk_head.is_empty());
+  const int64_t risk_parameters = parameter_count(*with_risk->risk_head);
+  EXPECT_GT(risk_parameters, 0);
+  EXPECT_EQ(parameter_count(*without_risk), parameter_count(*with_risk) - risk_parameters);
+
+  const E2EOutput plain = tiny_forward(without_risk);
+  EXPECT_FALSE(plain.risk_logits.defined());
+  EXPECT_EQ(plain.waypoints.sizes(), (std::vector<int64_t>{1, 6, 2}));
+  EXPECT_TRUE(tiny_forward(with_risk).risk_logits.defined());
+  // Risk attention needs the head: asking for it without one is refused.
+  options.risk_attention_alpha = 0.5;
   EXPECT_THROW(E2EModel{options}, rsd::Error);
 }
 
