@@ -1,9 +1,12 @@
 // rsd::Config: inheritance, overrides, strictness and the messages users see.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "rsd/config/config.h"
 #include "rsd/config/config_checks.h"
 #include "rsd/util/error.h"
+#include "support/error_message.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -15,13 +18,7 @@ using rsd::test::TempDir;
 // The message of the ConfigError `action` throws; fails the test when it throws nothing.
 template <typename Action>
 std::string config_error(Action&& action) {
-  try {
-    action();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ConfigError";
-  return {};
+  return rsd::test::error_message<ConfigError>(std::forward<Action>(action));
 }
 
 #define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << text
