@@ -1,5 +1,6 @@
-// Data-parallel training over c10d: two processes on loopback against one process on the combined
-// batch, and the failures that must end in a clear error instead of a hang.
+// Data-parallel training over c10d: the library Trainer on the E2E model in two processes on
+// loopback against one process on the same samples, and the failures that must end in a clear
+// error instead of a hang.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,12 +10,15 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 
 #include "rsd/dist/dist_options.h"
 #include "rsd/util/error.h"
 #include "support/temp_dir.h"
+#include "support/tiny_e2e.h"
 
 extern char** environ;
 
@@ -77,52 +81,124 @@ int wait_exit_code(const Worker& worker) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::vector<torch::Tensor> load_parameters(const std::string& path) {
-  std::vector<torch::Tensor> parameters;
-  torch::load(parameters, path);
-  return parameters;
+std::vector<torch::Tensor> load_tensors(const std::string& path) {
+  std::vector<torch::Tensor> tensors;
+  torch::load(tensors, path);
+  return tensors;
 }
 
-// Trains with `world` processes and returns rank 0's final parameters (checking all ranks agree).
-std::vector<torch::Tensor> train(const rsd::test::TempDir& dir, int world, int accumulate,
-                                 const std::string& bucket_mb) {
+struct Weights {
+  std::vector<torch::Tensor> initial;     // rank 0's parameters before training (all ranks' start)
+  std::vector<torch::Tensor> parameters;  // after training
+  std::vector<torch::Tensor> buffers;     // after training (BatchNorm running statistics)
+  torch::Tensor steps;                    // per step: loss, gradient norm (means over ranks)
+};
+
+// Trains the tiny E2E model with the library Trainer in `world` processes of `batch` samples
+// each (see tests/dist/dist_worker.cpp) and returns rank 0's weights, checking that every rank
+// ends with the same parameters.
+Weights train(const rsd::test::TempDir& dir, int world, int accumulate, int batch,
+              const std::string& bucket_mb, const std::string& batch_norm) {
   const int port = free_port();
+  const std::string prefix = dir.file(batch_norm + "_w" + std::to_string(world) + "_r");
   std::vector<Worker> workers;
   for (int rank = 0; rank < world; ++rank) {
-    const std::string out = dir.file("w" + std::to_string(world) + "_r" + std::to_string(rank) + ".pt");
     workers.push_back(start_worker(dir, rank, world, port,
-                                   {"train", out, "5", std::to_string(accumulate), bucket_mb, "30"}));
+                                   {"train", prefix + std::to_string(rank) + ".pt", "4",
+                                    std::to_string(accumulate), bucket_mb, "60",
+                                    std::to_string(batch), batch_norm}));
   }
   for (int rank = 0; rank < world; ++rank) {
     EXPECT_EQ(wait_exit_code(workers[rank]), 0) << rsd::test::read_text(workers[rank].log);
   }
-  const auto first = load_parameters(dir.file("w" + std::to_string(world) + "_r0.pt"));
+  Weights weights{load_tensors(prefix + "0.pt.initial"), load_tensors(prefix + "0.pt"),
+                  load_tensors(prefix + "0.pt.buffers"), load_tensors(prefix + "0.pt.steps").at(0)};
   for (int rank = 1; rank < world; ++rank) {
-    const auto other = load_parameters(dir.file("w" + std::to_string(world) + "_r" +
-                                                std::to_string(rank) + ".pt"));
-    for (std::size_t i = 0; i < first.size(); ++i) EXPECT_TRUE(torch::equal(first[i], other[i]));
+    const auto other = load_tensors(prefix + std::to_string(rank) + ".pt");
+    EXPECT_EQ(other.size(), weights.parameters.size());
+    for (std::size_t i = 0; i < std::min(other.size(), weights.parameters.size()); ++i) {
+      EXPECT_TRUE(torch::equal(weights.parameters[i], other[i]))
+          << "rank " << rank << ", parameter " << i;
+    }
   }
-  return first;
+  return weights;
+}
+
+// Names of the tiny E2E model's parameters, in the order the worker saves them.
+std::vector<std::string> parameter_names() {
+  std::vector<std::string> names;
+  const rsd::model::E2EModel model(rsd::test::tiny_e2e_model_options());
+  for (const auto& item : model->named_parameters()) names.push_back(item.key());
+  return names;
+}
+
+void expect_close(const std::vector<torch::Tensor>& expected,
+                  const std::vector<torch::Tensor>& actual, double tolerance,
+                  const std::vector<std::string>& names) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_LT((expected[i] - actual[i]).abs().max().item<double>(), tolerance)
+        << (i < names.size() ? names[i] : "tensor " + std::to_string(i));
+  }
+}
+
+// Losses and gradient norms agree to float precision: Adam's update ignores the gradients' scale,
+// so only these catch a sum over ranks taken for a mean.
+void expect_same_steps(const Weights& expected, const Weights& actual) {
+  ASSERT_TRUE(expected.steps.sizes() == actual.steps.sizes());
+  for (int64_t i = 0; i < expected.steps.numel(); ++i) {
+    const double a = expected.steps[i].item<double>(), b = actual.steps[i].item<double>();
+    EXPECT_NEAR(a, b, 1e-5 * std::max(1.0, std::abs(a))) << (i % 2 == 0 ? "loss" : "grad norm")
+                                                         << " of step " << i / 2 + 1;
+  }
+}
+
+// The largest change of any parameter during training: the equalities below mean something only
+// when it is well above their tolerance.
+double largest_change(const Weights& weights) {
+  double change = 0.0;
+  for (std::size_t i = 0; i < weights.parameters.size(); ++i) {
+    const torch::Tensor moved = (weights.parameters[i] - weights.initial[i]).abs().max();
+    change = std::max(change, moved.item<double>());
+  }
+  return change;
 }
 
 TEST(Dist, TwoProcessesEqualOneProcessOnTheCombinedBatch) {
   rsd::test::TempDir dir;
-  // Tiny buckets: many all-reduces started during backward, plus gradient accumulation and a
-  // parameter that never receives a gradient.
-  const auto single = train(dir, 1, 2, "0.0005");
-  const auto pair = train(dir, 2, 2, "0.0005");
-  ASSERT_EQ(single.size(), pair.size());
-  for (std::size_t i = 0; i < single.size(); ++i) {
-    EXPECT_LT((single[i] - pair[i]).abs().max().item<double>(), 1e-6) << "parameter " << i;
-  }
+  // The real Trainer on the real E2E model, 4 steps of 2 accumulated micro-batches, in tiny
+  // buckets (many all-reduces started during backward). Its BatchNorms are frozen (eval mode):
+  // only then is a micro-batch of 4 samples in one process the same computation as two of 2 in
+  // two processes, so parameters and buffers must agree.
+  const Weights single = train(dir, 1, 2, 4, "0.0005", "frozen");
+  const Weights pair = train(dir, 2, 2, 2, "0.0005", "frozen");
+  EXPECT_GT(largest_change(single), 1e-3);
+  expect_close(single.parameters, pair.parameters, 1e-5, parameter_names());
+  expect_close(single.buffers, pair.buffers, 1e-6, {});
+  expect_same_steps(single, pair);
+}
+
+TEST(Dist, TwoProcessesEqualOneProcessAccumulatingTheirBatchesUnderBatchNorm) {
+  rsd::test::TempDir dir;
+  // BatchNorm in training mode normalises over each rank's own batch (no SyncBN), as one process
+  // does over each micro-batch: 2 processes x batch 2 must equal 1 process x batch 2 x 2
+  // accumulated micro-batches holding the same samples. Parameters only: each rank's running
+  // statistics average only the batches it saw, so buffers differ between ranks by design.
+  const Weights single = train(dir, 1, 2, 2, "25", "batch");
+  const Weights pair = train(dir, 2, 1, 2, "25", "batch");
+  EXPECT_GT(largest_change(single), 1e-3);
+  expect_close(single.parameters, pair.parameters, 1e-5, parameter_names());
+  expect_same_steps(single, pair);
 }
 
 TEST(Dist, ADeadRankEndsTheOtherWithATimeoutErrorNotAHang) {
   rsd::test::TempDir dir;
   const int port = free_port();
   const auto begin = std::chrono::steady_clock::now();
-  Worker rank0 = start_worker(dir, 0, 2, port, {"die", dir.file("x.pt"), "5", "1", "25", "3"});
-  Worker rank1 = start_worker(dir, 1, 2, port, {"die", dir.file("y.pt"), "5", "1", "25", "3"});
+  Worker rank0 =
+      start_worker(dir, 0, 2, port, {"die", dir.file("x.pt"), "5", "1", "25", "3", "2", "batch"});
+  Worker rank1 =
+      start_worker(dir, 1, 2, port, {"die", dir.file("y.pt"), "5", "1", "25", "3", "2", "batch"});
   EXPECT_EQ(wait_exit_code(rank1), 0);
   EXPECT_EQ(wait_exit_code(rank0), 1);
   const double seconds =
@@ -143,7 +219,8 @@ TEST(Dist, APortInUseIsReportedAsSuch) {
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   const int busy = ntohs(address.sin_port);
-  Worker rank0 = start_worker(dir, 0, 2, busy, {"train", dir.file("x.pt"), "1", "1", "25", "3"});
+  Worker rank0 =
+      start_worker(dir, 0, 2, busy, {"train", dir.file("x.pt"), "1", "1", "25", "3", "2", "batch"});
   EXPECT_EQ(wait_exit_code(rank0), 1);
   ::close(fd);
   const std::string log = rsd::test::read_text(rank0.log);

@@ -1,136 +1,40 @@
-// The Trainer end to end on a tiny E2E model and an in-memory dataset: exact resume after an
-// interruption, NaN/Inf guards, metrics and checkpoints.
+// The Trainer: on a tiny E2E model and an in-memory dataset (exact resume after an interruption,
+// NaN/Inf guards, metrics and checkpoints), and on a model and batch type of the test's own (the
+// step interface, parameter groups, validation mode, hooks: order, state, stop, exceptions).
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/torch.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
-#include "rsd/config/config.h"
-#include "rsd/data/batch.h"
-#include "rsd/data/dataset.h"
 #include "rsd/data/loader.h"
-#include "rsd/dist/communicator.h"
 #include "rsd/model/e2e_model.h"
-#include "rsd/pipeline/data_config.h"
-#include "rsd/pipeline/model_config.h"
-#include "rsd/pipeline/train_config.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/train/e2e_loss.h"
+#include "rsd/train/e2e_train_module.h"
+#include "rsd/train/loader_source.h"
 #include "rsd/train/trainer.h"
 #include "rsd/util/error.h"
 #include "support/temp_dir.h"
+#include "support/tiny_e2e.h"
 
 namespace {
 
 using rsd::test::TempDir;
-
-// A model small enough for a handful of steps in a unit test: 2 cameras of 32 x 48 pixels, an
-// 8 x 8 m grid at 1 m.
-rsd::Config tiny_config(const std::vector<std::string>& overrides = {}) {
-  rsd::Config config = rsd::Config::parse(R"(
-run: {progress: false}
-data:
-  cameras: [CAM_FRONT, CAM_BACK]
-  image: {height: 32, width: 48}
-  grid: {x: [-4.0, 4.0, 1.0], y: [-4.0, 4.0, 1.0], z: [-2.0, 2.0, 4.0]}
-  loader: {batch_size: 2, workers: 1, prefetch: 2}
-model:
-  image_encoder: {depth: 18, width: 8, out_channels: 8}
-  lift: {depth_bins: [1.0, 6.0, 1.0], context_channels: 4}
-  bev_encoder: {channels: 8, blocks: [1, 1], out_channels: 8}
-  detection_head: {hidden: 8}
-  planning_head: {hidden: 16, heads: 2}
-  risk_head: {hidden: 8}
-train:
-  steps: 6
-  lr: 0.001
-  warmup_steps: 2
-  val_every: 0
-  checkpoint_every: 2
-  keep_checkpoints: 2
-  log_every: 1
-)");
-  for (const auto& assignment : overrides) config.apply_override(assignment);
-  return config;
-}
-
-// Camera (OpenCV axes) -> ego frame, looking forward (+x) or backward (-x), 1.5 m up.
-torch::Tensor camera_to_ego(bool forward) {
-  const float s = forward ? 1.0f : -1.0f;
-  return torch::tensor({0.0f, 0.0f, s, 0.0f, -s, 0.0f, 0.0f, 0.0f, 0.0f, -1.0f, 0.0f, 1.5f,
-                        0.0f, 0.0f, 0.0f, 1.0f})
-      .view({4, 4});
-}
-
-// Samples drawn from a generator seeded by the index: the same index always gives the same sample.
-class InMemoryDataset : public rsd::data::SampleDataset {
- public:
-  explicit InMemoryDataset(int64_t size, bool poisoned = false) : size_(size), poisoned_(poisoned) {}
-  int64_t size() const override { return size_; }
-  rsd::data::Sample get(int64_t index, int64_t /*epoch*/) const override {
-    auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(1000 + index));
-    auto normal = [&](std::vector<int64_t> shape) {
-      return at::normal(0.0, 1.0, shape, generator);
-    };
-    rsd::data::Sample sample;
-    sample.clip = "Clip" + std::to_string(index / 4);
-    sample.frame = index % 4;
-    sample.images = normal({2, 3, 32, 48});
-    sample.intrinsics = torch::tensor({24.0f, 0.0f, 24.0f, 0.0f, 24.0f, 16.0f, 0.0f, 0.0f, 1.0f})
-                            .view({1, 3, 3})
-                            .repeat({2, 1, 1});
-    sample.img_aug = torch::eye(3).repeat({2, 1, 1});
-    sample.cam2ego = torch::stack({camera_to_ego(true), camera_to_ego(false)});
-    sample.bev_aug = torch::eye(4);
-    sample.ego_status = normal({rsd::data::kEgoStatusDim});
-    if (poisoned_) sample.ego_status[0] = std::numeric_limits<float>::quiet_NaN();
-    sample.command = index % 6;
-    const torch::Tensor speed = 1.0 + at::rand({1}, generator);
-    sample.future_waypoints =
-        torch::stack({torch::arange(1, 7, torch::kFloat) * speed, torch::zeros({6})}, 1);
-    sample.future_mask = torch::ones({6}, torch::kBool);
-    sample.past_waypoints =
-        torch::stack({-torch::arange(1, 5, torch::kFloat) * speed, torch::zeros({4})}, 1);
-    sample.past_mask = torch::ones({4}, torch::kBool);
-    sample.boxes = torch::tensor({2.0f, 1.0f, 0.0f, 4.0f, 2.0f, 1.5f, 0.3f, 1.0f, 0.0f}).view({1, 9});
-    sample.box_classes = torch::tensor({static_cast<int64_t>(rsd::data::ObjectClass::vehicle)});
-    sample.box_ids = {"7"};
-    // The teacher's map: the box's cell (x 2 m, y 1 m on the 1 m grid from -4 m) is risky.
-    sample.risk_target = torch::zeros({8, 8});
-    sample.risk_target[5][6] = 0.5 + 0.5 * at::rand({1}, generator).item<float>();
-    sample.risk_mask = index % 3 != 0;
-    return sample;
-  }
-
- private:
-  int64_t size_;
-  bool poisoned_;
-};
-
-struct TinyRun {
-  rsd::train::TrainSummary summary;
-  rsd::model::E2EModel model{nullptr};
-};
-
-TinyRun train(const rsd::Config& config, const std::string& run_dir, bool resume,
-              bool poisoned = false) {
-  torch::manual_seed(7);
-  rsd::data::LoaderOptions loader_options = rsd::pipeline::loader_options_from(config, true);
-  auto loader = std::make_shared<rsd::data::Loader>(
-      std::make_shared<InMemoryDataset>(10, poisoned), loader_options);
-  auto communicator = std::make_shared<rsd::dist::Communicator>(rsd::dist::DistOptions{});
-  TinyRun run;
-  run.model = rsd::model::E2EModel(rsd::pipeline::e2e_model_options_from(config));
-  rsd::train::Trainer trainer(rsd::pipeline::trainer_options_from(config), run.model,
-                              rsd::train::E2ELoss(rsd::pipeline::e2e_loss_options_from(config)),
-                              loader, nullptr, communicator, run_dir, config.to_yaml());
-  run.summary = trainer.run(resume);
-  return run;
-}
+using rsd::train::Hook;
+using rsd::train::StepResult;
+using rsd::train::TrainerOptions;
+using rsd::train::TrainerState;
 
 std::vector<nlohmann::json> read_metrics(const std::string& path) {
   std::vector<nlohmann::json> lines;
@@ -139,16 +43,62 @@ std::vector<nlohmann::json> read_metrics(const std::string& path) {
   return lines;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The E2E model through E2ETrainModule and the data loader.
+
+// train.* of the former tiny test config: 6 steps, checkpoints every 2, two kept.
+TrainerOptions tiny_e2e_trainer_options(const std::string& run_dir) {
+  TrainerOptions options;
+  options.steps = 6;
+  options.lr = 0.001;
+  options.warmup_steps = 2;
+  options.val_every = 0;
+  options.checkpoint_every = 2;
+  options.keep_checkpoints = 2;
+  options.log_every = 1;
+  options.progress = false;
+  options.run_dir = run_dir;
+  return options;
+}
+
+std::shared_ptr<rsd::train::LoaderSource> tiny_loader(int64_t samples, bool poisoned = false) {
+  rsd::data::LoaderOptions options;
+  options.batch_size = 2;
+  options.workers = 1;
+  options.prefetch = 2;
+  return std::make_shared<rsd::train::LoaderSource>(std::make_shared<rsd::data::Loader>(
+      std::make_shared<rsd::test::TinyE2EDataset>(samples, poisoned), options));
+}
+
+struct TinyRun {
+  rsd::train::TrainSummary summary;
+  rsd::model::E2EModel model{nullptr};
+};
+
+TinyRun train_e2e(const TrainerOptions& options, bool resume, bool poisoned = false,
+                  bool risk_head = true, int64_t samples = 10) {
+  torch::manual_seed(7);
+  TinyRun run;
+  run.model = rsd::model::E2EModel(rsd::test::tiny_e2e_model_options(risk_head));
+  auto module = std::make_shared<rsd::train::E2ETrainModule>(
+      run.model, rsd::train::E2ELoss(rsd::test::tiny_e2e_loss_options()));
+  rsd::train::Trainer<rsd::data::Batch> trainer(options, module, tiny_loader(samples, poisoned));
+  run.summary = trainer.run(resume);
+  return run;
+}
+
 TEST(Trainer, InterruptedAndResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
   TempDir dir;
   // 10 samples in batches of 2 = 5 batches per epoch: 6 steps cross an epoch boundary, and the
   // interruption after 3 steps falls inside the first epoch.
-  const TinyRun whole = train(tiny_config(), dir.file("whole"), false);
+  const TinyRun whole = train_e2e(tiny_e2e_trainer_options(dir.file("whole")), false);
   EXPECT_EQ(whole.summary.step, 6);
 
-  const TinyRun first = train(tiny_config({"train.stop_after=3"}), dir.file("split"), false);
+  TrainerOptions interrupted = tiny_e2e_trainer_options(dir.file("split"));
+  interrupted.stop_after = 3;
+  const TinyRun first = train_e2e(interrupted, false);
   EXPECT_EQ(first.summary.step, 3);
-  const TinyRun second = train(tiny_config(), dir.file("split"), true);
+  const TinyRun second = train_e2e(tiny_e2e_trainer_options(dir.file("split")), true);
   EXPECT_EQ(second.summary.step, 6);
 
   const auto expected = whole.model->named_parameters();
@@ -163,8 +113,10 @@ TEST(Trainer, InterruptedAndResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
         << item.key();
   }
   // Training changed the weights at all (so that the equality above says something).
-  const TinyRun untrained = train(tiny_config({"train.steps=1", "train.warmup_steps=0"}),
-                                  "", false);
+  TrainerOptions one_step = tiny_e2e_trainer_options("");
+  one_step.steps = 1;
+  one_step.warmup_steps = 0;
+  const TinyRun untrained = train_e2e(one_step, false);
   double moved = 0.0;
   for (const auto& item : whole.model->named_parameters()) {
     moved += (item.value() - untrained.model->named_parameters()[item.key()]).abs().sum().item<double>();
@@ -174,7 +126,7 @@ TEST(Trainer, InterruptedAndResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
 
 TEST(Trainer, WritesMetricsEveryStepAndKeepsTheNewestCheckpoints) {
   TempDir dir;
-  train(tiny_config(), dir.path(), false);
+  train_e2e(tiny_e2e_trainer_options(dir.path()), false);
   const auto lines = read_metrics(dir.file("metrics.jsonl"));
   ASSERT_EQ(lines.size(), 6u);
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -203,18 +155,12 @@ TEST(Trainer, WritesMetricsEveryStepAndKeepsTheNewestCheckpoints) {
 TEST(Trainer, AFewStepsLowerEveryLoss) {
   TempDir dir;
   // 4 samples = 2 batches seen over and over: every term must fall when the model fits them.
-  rsd::Config config = tiny_config({"train.steps=40", "train.warmup_steps=0", "train.lr=0.003",
-                                    "train.checkpoint_every=0"});
-  torch::manual_seed(7);
-  auto loader = std::make_shared<rsd::data::Loader>(std::make_shared<InMemoryDataset>(4),
-                                                    rsd::pipeline::loader_options_from(config, true));
-  rsd::model::E2EModel model(rsd::pipeline::e2e_model_options_from(config));
-  rsd::train::Trainer trainer(rsd::pipeline::trainer_options_from(config), model,
-                              rsd::train::E2ELoss(rsd::pipeline::e2e_loss_options_from(config)), loader,
-                              nullptr,
-                              std::make_shared<rsd::dist::Communicator>(rsd::dist::DistOptions{}),
-                              dir.path(), config.to_yaml());
-  trainer.run(false);
+  TrainerOptions options = tiny_e2e_trainer_options(dir.path());
+  options.steps = 40;
+  options.warmup_steps = 0;
+  options.lr = 0.003;
+  options.checkpoint_every = 0;
+  train_e2e(options, false, false, true, /*samples=*/4);
   const auto lines = read_metrics(dir.file("metrics.jsonl"));
   ASSERT_EQ(lines.size(), 40u);
   auto mean = [&](const char* key, std::size_t from, std::size_t to) {
@@ -229,10 +175,12 @@ TEST(Trainer, AFewStepsLowerEveryLoss) {
 
 TEST(Trainer, RiskHeadOffMeansNoRiskTermAndFewerParameters) {
   TempDir dir;
-  const TinyRun with = train(tiny_config({"train.steps=1", "train.warmup_steps=0"}), dir.file("on"), false);
-  const TinyRun without = train(
-      tiny_config({"train.steps=1", "train.warmup_steps=0", "model.risk_head.enabled=false"}),
-      dir.file("off"), false);
+  TrainerOptions options = tiny_e2e_trainer_options(dir.file("on"));
+  options.steps = 1;
+  options.warmup_steps = 0;
+  const TinyRun with = train_e2e(options, false);
+  options.run_dir = dir.file("off");
+  const TinyRun without = train_e2e(options, false, false, /*risk_head=*/false);
   EXPECT_TRUE(read_metrics(dir.file("on/metrics.jsonl")).at(0).contains("loss_risk"));
   EXPECT_FALSE(read_metrics(dir.file("off/metrics.jsonl")).at(0).contains("loss_risk"));
   EXPECT_LT(without.model->parameters().size(), with.model->parameters().size());
@@ -240,20 +188,21 @@ TEST(Trainer, RiskHeadOffMeansNoRiskTermAndFewerParameters) {
 
 TEST(Trainer, NonFiniteLossesSkipUpdatesThenStopWithACheckpoint) {
   TempDir dir;
-  const rsd::Config config = tiny_config({"train.max_bad_steps=3"});
+  TrainerOptions options = tiny_e2e_trainer_options(dir.path());
+  options.max_bad_steps = 3;
   try {
-    train(config, dir.path(), false, /*poisoned=*/true);
+    train_e2e(options, false, /*poisoned=*/true);
     FAIL() << "expected the run to stop";
   } catch (const rsd::Error& error) {
     const std::string message = error.what();
     EXPECT_NE(message.find("3 consecutive non-finite losses"), std::string::npos) << message;
     EXPECT_NE(message.find("step_3.pt"), std::string::npos) << message;
   }
-  // The skipped steps left the weights as they were initialised: resuming the checkpoint into a
+  // The skipped steps left the weights as they were initialised: loading the checkpoint into a
   // freshly seeded model changes nothing.
   torch::manual_seed(7);
-  rsd::model::E2EModel fresh(rsd::pipeline::e2e_model_options_from(config));
-  rsd::model::E2EModel restored(rsd::pipeline::e2e_model_options_from(config));
+  rsd::model::E2EModel fresh(rsd::test::tiny_e2e_model_options());
+  rsd::model::E2EModel restored(rsd::test::tiny_e2e_model_options());
   for (auto& parameter : restored->parameters()) {
     torch::NoGradGuard no_grad;
     parameter.add_(1.0);
@@ -262,6 +211,332 @@ TEST(Trainer, NonFiniteLossesSkipUpdatesThenStopWithACheckpoint) {
   for (const auto& item : fresh->named_parameters()) {
     EXPECT_TRUE(torch::equal(item.value(), restored->named_parameters()[item.key()])) << item.key();
   }
+}
+
+TEST(Trainer, E2ETrainModuleGroupsTheImageEncoderAtTheBackboneRate) {
+  torch::manual_seed(7);
+  rsd::model::E2EModel model(rsd::test::tiny_e2e_model_options());
+  rsd::train::E2ETrainModuleOptions module_options;
+  module_options.backbone_lr_mult = 0.25;
+  auto module = std::make_shared<rsd::train::E2ETrainModule>(
+      model, rsd::train::E2ELoss(rsd::test::tiny_e2e_loss_options()), module_options);
+  TrainerOptions options = tiny_e2e_trainer_options("");
+  options.steps = 1;
+  options.warmup_steps = 0;
+  rsd::train::Trainer<rsd::data::Batch> trainer(options, module, tiny_loader(4));
+  trainer.run();
+  const auto& groups = trainer.optimizer().param_groups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].params().size(), model->image_encoder->parameters().size());
+  EXPECT_EQ(groups[0].params().size() + groups[1].params().size(), model->parameters().size());
+  EXPECT_NEAR(groups[0].options().get_lr(), 0.25 * groups[1].options().get_lr(), 1e-15);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A model and batch type of the test's own: y = 3x + 1 fitted by a sum of two linear layers.
+
+struct Points {
+  torch::Tensor x;  // (8, 1)
+  torch::Tensor y;  // (8, 1)
+};
+
+// Batches fixed by (epoch, index), so an epoch restarted at a batch continues exactly.
+class LineSource : public rsd::train::BatchSource<Points> {
+ public:
+  explicit LineSource(int64_t batches_per_epoch) : batches_per_epoch_(batches_per_epoch) {}
+  void start_epoch(int64_t epoch, int64_t first_batch) override {
+    epoch_ = epoch;
+    next_ = first_batch;
+  }
+  std::optional<Points> next() override {
+    if (next_ == batches_per_epoch_) return std::nullopt;
+    auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(100 * epoch_ + next_++));
+    const torch::Tensor x = at::normal(0.0, 1.0, {8, 1}, generator);
+    return Points{x, 3.0 * x + 1.0};
+  }
+  int64_t batch_size() const override { return 8; }
+
+ private:
+  int64_t batches_per_epoch_;
+  int64_t epoch_ = 0;
+  int64_t next_ = 0;
+};
+
+struct TwoLinesImpl : torch::nn::Module {
+  TwoLinesImpl()
+      : first(register_module("first", torch::nn::Linear(1, 1))),
+        second(register_module("second", torch::nn::Linear(1, 1))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return first(x) + second(x); }
+  torch::nn::Linear first, second;
+};
+TORCH_MODULE(TwoLines);
+
+class LineModule : public rsd::train::TrainModule<Points> {
+ public:
+  explicit LineModule(double second_lr_mult = 1.0, bool group_second = true)
+      : second_lr_mult_(second_lr_mult), group_second_(group_second) {}
+
+  StepResult training_step(const Points& batch) override {
+    if (throw_at_call > 0 && ++calls_ == throw_at_call) throw std::runtime_error("broken batch");
+    const torch::Tensor error = net->forward(batch.x) - batch.y;
+    const torch::Tensor mse = error.pow(2).mean();
+    return {mse, {{"loss_mse", mse}, {"loss_abs", error.abs().mean().detach()}}};
+  }
+  StepResult validation_step(const Points& batch) override {
+    validated_in_training_mode = net->is_training();
+    validated_with_gradients = torch::GradMode::is_enabled();
+    return training_step(batch);
+  }
+  std::vector<rsd::train::ParamGroup> param_groups() override {
+    std::vector<rsd::train::ParamGroup> groups{{"first", net->first->parameters(), 1.0}};
+    if (group_second_) groups.push_back({"second", net->second->parameters(), second_lr_mult_});
+    return groups;
+  }
+  torch::nn::Module& module() override { return *net; }
+
+  TwoLines net;
+  int throw_at_call = 0;  // training_step throws at this call (0: never)
+  std::optional<bool> validated_in_training_mode;
+  std::optional<bool> validated_with_gradients;
+
+ private:
+  double second_lr_mult_;
+  bool group_second_;
+  int calls_ = 0;
+};
+
+TrainerOptions line_options(const std::string& run_dir, int64_t steps) {
+  TrainerOptions options;
+  options.steps = steps;
+  options.lr = 0.2;
+  options.warmup_steps = 0;
+  options.weight_decay = 0.0;
+  options.val_every = 0;
+  options.checkpoint_every = 0;
+  options.log_every = 1;
+  options.progress = false;
+  options.run_dir = run_dir;
+  return options;
+}
+
+// Records "name:point@steps_done" at every hook point into a shared log, counts its after_step
+// calls in its checkpointed state, and runs `on_after_step` if set.
+class RecordingHook : public Hook {
+ public:
+  RecordingHook(std::string name, int priority, std::vector<std::string>* log)
+      : name_(std::move(name)), priority_(priority), log_(log) {}
+  std::string name() const override { return name_; }
+  int priority() const override { return priority_; }
+  void before_train(TrainerState& state) override {
+    record("before_train", state);
+    count_at_start = count;
+  }
+  void before_step(TrainerState& state) override { record("before_step", state); }
+  void after_backward(TrainerState& state) override { record("after_backward", state); }
+  void after_step(TrainerState& state) override {
+    ++count;
+    record("after_step", state);
+    if (on_after_step) on_after_step(state);
+  }
+  void after_train(TrainerState& state, bool completed) override {
+    record(completed ? "after_train(completed)" : "after_train(failed)", state);
+    if (throw_in_after_train) throw std::runtime_error("the hook's own failure");
+  }
+  void save(torch::serialize::OutputArchive& archive) const override {
+    archive.write("count", c10::IValue(count));
+  }
+  void load(torch::serialize::InputArchive& archive) override {
+    c10::IValue value;
+    archive.read("count", value);
+    count = value.toInt();
+  }
+
+  int64_t count = 0;
+  int64_t count_at_start = -1;
+  bool throw_in_after_train = false;
+  std::function<void(TrainerState&)> on_after_step;
+
+ private:
+  void record(const std::string& point, const TrainerState& state) {
+    if (log_) log_->push_back(name_ + ":" + point + "@" + std::to_string(state.steps_done()));
+  }
+  std::string name_;
+  int priority_;
+  std::vector<std::string>* log_;
+};
+
+TEST(Trainer, TrainsAModelOfItsOwnBatchTypeWithPerGroupRatesAndValidatesInEvalMode) {
+  TempDir dir;
+  torch::manual_seed(3);
+  // The second layer's group learns at rate 0: it must not move while the first fits the line.
+  auto module = std::make_shared<LineModule>(/*second_lr_mult=*/0.0);
+  const torch::Tensor second_before = module->net->second->weight.detach().clone();
+  const torch::Tensor first_before = module->net->first->weight.detach().clone();
+  TrainerOptions options = line_options(dir.path(), 60);
+  options.val_every = 20;
+  rsd::train::Trainer<Points> trainer(options, module, std::make_shared<LineSource>(4),
+                                      std::make_shared<LineSource>(2));
+  const rsd::train::TrainSummary summary = trainer.run();
+
+  EXPECT_EQ(summary.step, 60);
+  EXPECT_TRUE(torch::equal(module->net->second->weight, second_before));
+  EXPECT_FALSE(torch::equal(module->net->first->weight, first_before));
+  ASSERT_TRUE(module->validated_in_training_mode.has_value());
+  EXPECT_FALSE(*module->validated_in_training_mode);
+  EXPECT_FALSE(*module->validated_with_gradients);
+  EXPECT_TRUE(module->net->is_training());  // restored after validation
+
+  const auto lines = read_metrics(dir.file("metrics.jsonl"));
+  std::vector<nlohmann::json> train_lines, val_lines;
+  for (const auto& line : lines) {
+    (line.at("mode") == "train" ? train_lines : val_lines).push_back(line);
+  }
+  ASSERT_EQ(train_lines.size(), 60u);
+  ASSERT_EQ(val_lines.size(), 3u);  // steps 20, 40, 60
+  EXPECT_EQ(val_lines.back().at("step").get<int64_t>(), 60);
+  EXPECT_TRUE(val_lines.back().contains("loss_abs"));
+  EXPECT_LT(train_lines.back().at("loss_mse").get<double>(),
+            0.1 * train_lines.front().at("loss_mse").get<double>());
+  EXPECT_NEAR(summary.best_val, std::min({val_lines[0].at("loss").get<double>(),
+                                          val_lines[1].at("loss").get<double>(),
+                                          val_lines[2].at("loss").get<double>()}),
+              1e-12);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoints/best.pt")));
+}
+
+TEST(Trainer, RefusesAParameterOutsideEveryGroup) {
+  auto module = std::make_shared<LineModule>(1.0, /*group_second=*/false);
+  try {
+    rsd::train::Trainer<Points> trainer(line_options("", 1), module,
+                                        std::make_shared<LineSource>(2));
+    FAIL() << "expected an error";
+  } catch (const rsd::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("second.weight"), std::string::npos) << error.what();
+  }
+}
+
+TEST(Trainer, HooksRunInPriorityOrderAroundTheBuiltInOnes) {
+  TempDir dir;
+  std::vector<std::string> log;
+  auto module = std::make_shared<LineModule>();
+  TrainerOptions options = line_options(dir.path(), 2);
+  options.val_every = 2;
+  rsd::train::Trainer<Points> trainer(options, module, std::make_shared<LineSource>(4),
+                                      std::make_shared<LineSource>(1));
+  auto late = std::make_shared<RecordingHook>("late", 95, &log);
+  auto early = std::make_shared<RecordingHook>("early", 10, &log);
+  auto middle = std::make_shared<RecordingHook>("middle", 50, &log);
+  // At step 2 the early hook runs before validation and the checkpoint; the late one after both.
+  bool early_saw_validation = true, late_saw_validation = false, late_saw_checkpoint = false;
+  early->on_after_step = [&](TrainerState& state) {
+    if (state.steps_done() == 2) early_saw_validation = state.validation.has_value();
+  };
+  late->on_after_step = [&](TrainerState& state) {
+    if (state.steps_done() != 2) return;
+    late_saw_validation = state.validation.has_value();
+    late_saw_checkpoint = state.checkpoint_step() == 2;
+  };
+  trainer.add_hook(late);
+  trainer.add_hook(early);
+  trainer.add_hook(middle);
+  trainer.run();
+
+  const std::vector<std::string> expected = {
+      "early:before_train@0",   "middle:before_train@0",   "late:before_train@0",
+      "early:before_step@0",    "middle:before_step@0",    "late:before_step@0",
+      "early:after_backward@0", "middle:after_backward@0", "late:after_backward@0",
+      "early:after_step@1",     "middle:after_step@1",     "late:after_step@1",
+      "early:before_step@1",    "middle:before_step@1",    "late:before_step@1",
+      "early:after_backward@1", "middle:after_backward@1", "late:after_backward@1",
+      "early:after_step@2",     "middle:after_step@2",     "late:after_step@2",
+      "early:after_train(completed)@2", "middle:after_train(completed)@2",
+      "late:after_train(completed)@2"};
+  EXPECT_EQ(log, expected);
+  EXPECT_FALSE(early_saw_validation);
+  EXPECT_TRUE(late_saw_validation);
+  EXPECT_TRUE(late_saw_checkpoint);
+}
+
+TEST(Trainer, HookStateTravelsInCheckpointsAndResumesWithTheRun) {
+  TempDir dir;
+  TrainerOptions options = line_options(dir.path(), 6);
+  options.checkpoint_every = 1;
+  {
+    options.stop_after = 3;
+    rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                        std::make_shared<LineSource>(4));
+    auto counter = std::make_shared<RecordingHook>("counter", 50, nullptr);
+    trainer.add_hook(counter);
+    EXPECT_EQ(trainer.run().step, 3);
+    EXPECT_EQ(counter->count, 3);
+  }
+  {
+    options.stop_after = 0;
+    rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                        std::make_shared<LineSource>(4));
+    auto counter = std::make_shared<RecordingHook>("counter", 50, nullptr);
+    trainer.add_hook(counter);
+    EXPECT_EQ(trainer.run(/*resume=*/true).step, 6);
+    EXPECT_EQ(counter->count_at_start, 3);
+    EXPECT_EQ(counter->count, 6);
+  }
+  // A trainer without that hook still resumes the run (the unknown state is skipped).
+  options.steps = 7;
+  rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(4));
+  EXPECT_EQ(trainer.run(/*resume=*/true).step, 7);
+}
+
+TEST(Trainer, AHookCanStopTheRunAndTheEndIsCheckpointed) {
+  TempDir dir;
+  std::vector<std::string> log;
+  rsd::train::Trainer<Points> trainer(line_options(dir.path(), 10), std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(4));
+  auto stopper = std::make_shared<RecordingHook>("stopper", 50, &log);
+  stopper->on_after_step = [](TrainerState& state) {
+    if (state.steps_done() == 2) state.request_stop("enough for the test");
+  };
+  trainer.add_hook(stopper);
+  const rsd::train::TrainSummary summary = trainer.run();
+  EXPECT_EQ(summary.step, 2);
+  EXPECT_EQ(trainer.state().stop_reason(), "enough for the test");
+  EXPECT_EQ(log.back(), "stopper:after_train(completed)@2");
+  EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoints/step_2.pt")));
+  EXPECT_NE(summary.last_checkpoint.find("step_2.pt"), std::string::npos);
+}
+
+TEST(Trainer, AnErrorReachesEveryHooksAfterTrainThenPropagates) {
+  std::vector<std::string> log;
+  auto module = std::make_shared<LineModule>();
+  module->throw_at_call = 3;
+  rsd::train::Trainer<Points> trainer(line_options("", 10), module,
+                                      std::make_shared<LineSource>(4));
+  auto failing = std::make_shared<RecordingHook>("failing", 40, &log);
+  failing->throw_in_after_train = true;  // must not replace the run's own error
+  trainer.add_hook(failing);
+  trainer.add_hook(std::make_shared<RecordingHook>("watcher", 50, &log));
+  try {
+    trainer.run();
+    FAIL() << "expected the module's error";
+  } catch (const std::runtime_error& error) {
+    EXPECT_EQ(std::string(error.what()), "broken batch");
+  }
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_EQ(log[log.size() - 2], "failing:after_train(failed)@2");
+  EXPECT_EQ(log.back(), "watcher:after_train(failed)@2");
+}
+
+TEST(Trainer, RefusesDuplicateOrMalformedHookNamesAndLateHooks) {
+  rsd::train::Trainer<Points> trainer(line_options("", 1), std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(2));
+  trainer.add_hook(std::make_shared<RecordingHook>("mine", 50, nullptr));
+  EXPECT_THROW(trainer.add_hook(std::make_shared<RecordingHook>("mine", 20, nullptr)), rsd::Error);
+  // The built-in hooks' names are taken too.
+  EXPECT_THROW(trainer.add_hook(std::make_shared<RecordingHook>("metrics", 50, nullptr)),
+               rsd::Error);
+  EXPECT_THROW(trainer.add_hook(std::make_shared<RecordingHook>("a.b", 50, nullptr)), rsd::Error);
+  trainer.run();
+  EXPECT_THROW(trainer.add_hook(std::make_shared<RecordingHook>("late", 50, nullptr)), rsd::Error);
 }
 
 }  // namespace
