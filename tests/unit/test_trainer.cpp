@@ -487,6 +487,31 @@ TEST(Trainer, HookStateTravelsInCheckpointsAndResumesWithTheRun) {
   EXPECT_EQ(trainer.run(/*resume=*/true).step, 7);
 }
 
+TEST(Trainer, ResumesACheckpointWrittenWithoutHookState) {
+  // As checkpoints of runs before hooks existed: weights, optimiser, progress, no "hooks".
+  TempDir dir;
+  auto module = std::make_shared<LineModule>();
+  torch::optim::AdamW optimizer(
+      std::vector<torch::optim::OptimizerParamGroup>{
+          torch::optim::OptimizerParamGroup(module->net->first->parameters()),
+          torch::optim::OptimizerParamGroup(module->net->second->parameters())},
+      torch::optim::AdamWOptions(0.2));
+  rsd::train::TrainingProgress progress;
+  progress.step = 2;
+  progress.samples_in_epoch = 16;
+  rsd::train::CheckpointManager(dir.file("checkpoints"), 3)
+      .save(progress, *module->net, optimizer, false);
+
+  std::vector<std::string> log;
+  rsd::train::Trainer<Points> trainer(line_options(dir.path(), 4), std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(4));
+  auto recorder = std::make_shared<RecordingHook>("recorder", 50, &log);
+  trainer.add_hook(recorder);
+  EXPECT_EQ(trainer.run(/*resume=*/true).step, 4);
+  EXPECT_EQ(log.front(), "recorder:before_train@2");
+  EXPECT_EQ(recorder->count, 2);  // fresh state: only this run's steps 3 and 4
+}
+
 TEST(Trainer, AHookCanStopTheRunAndTheEndIsCheckpointed) {
   TempDir dir;
   std::vector<std::string> log;
