@@ -1,6 +1,7 @@
 #include "bench/train_bench.h"
 
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/optim/adamw.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "bench/bench_model.h"
 #include "bench/memory_accounting.h"
 #include "rsd/model/e2e_model.h"
+#include "rsd/pipeline/device.h"
 #include "rsd/pipeline/model_config.h"
 #include "rsd/pipeline/train_config.h"
 #include "rsd/train/e2e_loss.h"
@@ -35,16 +37,21 @@ double median(std::vector<double> values) {
 
 nlohmann::json bench_config(const std::string& path, const TrainBenchOptions& options) {
   const Config config = load_bench_config(path);
+  const torch::Device device =
+      pipeline::resolve_device(pipeline::parse_device(options.device, "--device"), 0,
+                               pipeline::DeviceAvailability::of_this_process(), "--device");
   torch::manual_seed(0);
   model::E2EModel model(pipeline::e2e_model_options_from(config));
+  model->to(device);
   train::E2ELoss loss(pipeline::e2e_loss_options_from(config));
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-4));
-  const data::Batch batch = random_batch(config, options.batch, 1);
+  const data::Batch batch = random_batch(config, options.batch, 1).to(device, false);
 
   std::map<std::string, std::vector<double>> stage_seconds;
   std::vector<double> step_seconds;
   auto mark = Clock::now();
   auto lap = [&](const std::string& stage) {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());  // kernels run asynchronously
     const auto now = Clock::now();
     stage_seconds[stage].push_back(std::chrono::duration<double>(now - mark).count());
     mark = now;
@@ -77,6 +84,7 @@ nlohmann::json bench_config(const std::string& path, const TrainBenchOptions& op
     stages[stage] = {{"ms", 1e3 * seconds}, {"share", seconds / step_s}};
   }
   return {{"config", path},
+          {"device", device.str()},
           {"batch", options.batch},
           {"cameras", batch.images.size(1)},
           {"image", {batch.images.size(3), batch.images.size(4)}},
@@ -97,6 +105,8 @@ void add_train_flags(CLI::App& command, TrainBenchOptions& options) {
       ->capture_default_str();
   command.add_option("--steps", options.steps, "timed steps per config")->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command.add_option("--device", options.device, "auto, cpu, cuda or cuda:N (as run.device)")
+      ->capture_default_str();
 }
 
 int run_train_bench(const Settings& settings, const TrainBenchOptions& options) {
@@ -110,8 +120,9 @@ int run_train_bench(const Settings& settings, const TrainBenchOptions& options) 
     return 0;
   }
   for (const auto& r : results) {
-    std::printf("%s: batch %lld, %lld cameras at %lldx%lld, grid %lldx%lld, %.2f M parameters\n",
-                r.at("config").get<std::string>().c_str(), r.at("batch").get<long long>(),
+    std::printf("%s on %s: batch %lld, %lld cameras at %lldx%lld, grid %lldx%lld, %.2f M parameters\n",
+                r.at("config").get<std::string>().c_str(), r.at("device").get<std::string>().c_str(),
+                r.at("batch").get<long long>(),
                 r.at("cameras").get<long long>(), r.at("image")[0].get<long long>(),
                 r.at("image")[1].get<long long>(), r.at("grid")[0].get<long long>(),
                 r.at("grid")[1].get<long long>(), r.at("parameters_M").get<double>());

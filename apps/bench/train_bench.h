@@ -16,6 +16,7 @@ struct TrainBenchOptions {
   std::vector<std::string> configs = {"configs/synth_tiny.yaml", "configs/b2d_base.yaml"};
   int64_t batch = 1;
   int64_t steps = 5;  // timed steps per config, after one warm-up step
+  std::string device = "cpu";  // auto | cpu | cuda | cuda:N, as run.device
 };
 
 void add_train_flags(CLI::App& command, TrainBenchOptions& options);

@@ -81,15 +81,29 @@ Batch collate(const std::vector<Sample>& samples) {
   return batch;
 }
 
-Batch Batch::to(const torch::Device& device) const {
-  Batch out = *this;
+namespace {
+
+// `convert` applied to every tensor of the batch.
+template <class Convert>
+Batch convert_tensors(const Batch& batch, Convert convert) {
+  Batch out = batch;
   for (torch::Tensor* t : {&out.images, &out.intrinsics, &out.img_aug, &out.cam2ego, &out.bev_aug,
                            &out.ego_status, &out.command, &out.future_waypoints, &out.future_mask,
                            &out.past_waypoints, &out.past_mask, &out.boxes, &out.box_classes,
                            &out.box_mask, &out.risk_target, &out.risk_mask}) {
-    if (t->defined()) *t = t->to(device, /*non_blocking=*/true);
+    if (t->defined()) *t = convert(*t);
   }
   return out;
+}
+
+}  // namespace
+
+Batch Batch::to(const torch::Device& device, bool non_blocking) const {
+  return convert_tensors(*this, [&](const torch::Tensor& t) { return t.to(device, non_blocking); });
+}
+
+Batch Batch::pin_memory() const {
+  return convert_tensors(*this, [](const torch::Tensor& t) { return t.pin_memory(); });
 }
 
 }  // namespace rsd::data

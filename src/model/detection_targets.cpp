@@ -16,6 +16,16 @@ DetectionTargets build_detection_targets(const GtBoxes& boxes, int64_t num_class
   RSD_CHECK(options.min_overlap > 0.0 && options.min_overlap < 1.0, "min_overlap ",
             options.min_overlap, " must lie in (0, 1)");
   RSD_CHECK_GE(options.min_radius, 0, "min_radius");
+  if (boxes.valid.is_meta()) {
+    // Shapes only: which cells a box marks depends on its coordinates, which meta tensors lack.
+    const auto meta = boxes.valid.options();
+    const int64_t batch = boxes.valid.size(0), slots = boxes.valid.size(1);
+    return {torch::zeros({batch, num_classes, grid.ny(), grid.nx()}, meta.dtype(torch::kFloat)),
+            torch::zeros({batch, slots}, meta.dtype(torch::kLong)),
+            torch::zeros({batch, slots, box_code::kChannels}, meta.dtype(torch::kFloat)),
+            torch::zeros({batch, slots}, meta.dtype(torch::kBool))};
+  }
+  // The targets are drawn box by box on the CPU, then moved to the boxes' device.
   const GtBoxes cpu = boxes.to(torch::kCPU);
   const int64_t batch = cpu.batch_size(), slots = cpu.max_boxes();
   const int64_t rows = grid.ny(), cols = grid.nx();

@@ -27,7 +27,8 @@ void check_geometry(const torch::Tensor& intrinsics, const torch::Tensor& img_au
 }
 
 bool same_geometry(const torch::Tensor& cached, const torch::Tensor& given) {
-  return cached.defined() && cached.sizes() == given.sizes() &&
+  // Meta tensors have no values to compare; their index is shape-only and cheap to rebuild.
+  return cached.defined() && !given.is_meta() && cached.sizes() == given.sizes() &&
          cached.device() == given.device() && cached.scalar_type() == given.scalar_type() &&
          torch::equal(cached, given);
 }
@@ -48,7 +49,7 @@ int64_t LiftSplatOptions::feature_width() const { return ceil_div(image_width(),
 // ----- geometry ------------------------------------------------------------------------------
 
 torch::Tensor make_frustum(const LiftSplatOptions& options, torch::TensorOptions tensor_options) {
-  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  const auto f64 = tensor_options.dtype(torch::kDouble);
   const double stride = static_cast<double>(options.stride());
   const double centre = (stride - 1.0) / 2.0;
   const torch::Tensor u = torch::arange(options.feature_width(), f64) * stride + centre;
@@ -109,7 +110,7 @@ LiftSplatImpl::LiftSplatImpl(LiftSplatOptions options_) : options(std::move(opti
 torch::Tensor LiftSplatImpl::ego_points(const torch::Tensor& intrinsics,
                                         const torch::Tensor& img_aug,
                                         const torch::Tensor& cam2ego, torch::Dtype dtype) const {
-  return frustum_to_ego(make_frustum(options, torch::TensorOptions().dtype(dtype)), intrinsics,
+  return frustum_to_ego(make_frustum(options, intrinsics.options().dtype(dtype)), intrinsics,
                         img_aug, cam2ego);
 }
 

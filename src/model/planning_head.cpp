@@ -50,7 +50,7 @@ torch::Tensor PlanningHeadImpl::forward(const torch::Tensor& bev, const torch::T
             ego_status.sizes());
   RSD_CHECK(command.dim() == 1 && command.size(0) == batch, "command must be (", batch,
             "), got ", command.sizes());
-  if (batch > 0) {
+  if (batch > 0 && !command.is_meta()) {  // meta tensors (shape checks) have no values
     const auto low = command.min().item<int64_t>(), high = command.max().item<int64_t>();
     RSD_CHECK(low >= 0 && high < options_.num_commands(), "commands must lie in [0, ",
               options_.num_commands(), "), got [", low, ", ", high, "]");

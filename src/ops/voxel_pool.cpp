@@ -42,12 +42,19 @@ detail::PoolIndexView view_of(const VoxelPoolIndex& index) {
 
 void check_device(const torch::Tensor& tensor) {
   if (tensor.is_cuda() && !RSD_TORCH_HAS_CUDA) throw_no_cuda_kernels();
-  RSD_CHECK(tensor.is_cpu() || tensor.is_cuda(), "voxel_pool runs on CPU or CUDA tensors, got ",
-            tensor.device());
+  RSD_CHECK(tensor.is_cpu() || tensor.is_cuda() || tensor.is_meta(),
+            "voxel_pool runs on CPU, CUDA or meta (shapes only) tensors, got ", tensor.device());
 }
 
-void check_inputs(const torch::Tensor& depth, const torch::Tensor& feat,
-                  const VoxelPoolIndex& index) {
+// (B, Z*C, Y, X).
+std::vector<int64_t> output_sizes(const torch::Tensor& feat, const VoxelPoolIndex& index) {
+  return {index.batch, index.nz * feat.size(4), index.ny, index.nx};
+}
+
+// Every check of the op, shared by the CPU, CUDA and meta (shape-only) paths; returns the
+// output's sizes.
+std::vector<int64_t> check_and_shape(const torch::Tensor& depth, const torch::Tensor& feat,
+                                     const VoxelPoolIndex& index) {
   RSD_CHECK(index.defined(), "voxel_pool: the index is empty (build it with build_voxel_pool_index)");
   RSD_CHECK(depth.defined() && feat.defined(), "voxel_pool: depth or feat is undefined");
   RSD_CHECK(depth.dim() == 5, "voxel_pool: depth must be (B, N, D, fH, fW), got ", depth.sizes());
@@ -69,13 +76,15 @@ void check_inputs(const torch::Tensor& depth, const torch::Tensor& feat,
   RSD_CHECK(depth.device() == feat.device() && depth.device() == index.cell_ptr.device(),
             "voxel_pool: depth (", depth.device(), "), feat (", feat.device(), ") and the index (",
             index.cell_ptr.device(), ") must be on one device");
+  return output_sizes(feat, index);
 }
 
 torch::Tensor pool_forward(const torch::Tensor& depth, const torch::Tensor& feat,
                            const VoxelPoolIndex& index) {
   const int64_t channels = feat.size(4);
-  torch::Tensor out = torch::empty({index.batch, index.nz * channels, index.ny, index.nx},
-                                   depth.options());
+  const std::vector<int64_t> out_sizes = output_sizes(feat, index);
+  if (depth.is_meta()) return at::empty(out_sizes, depth.options());  // no data to pool
+  torch::Tensor out = torch::empty(out_sizes, depth.options());
   const detail::PoolIndexView view = view_of(index);
   if (depth.is_cuda()) {
 #if RSD_TORCH_HAS_CUDA
@@ -99,9 +108,10 @@ torch::Tensor pool_forward(const torch::Tensor& depth, const torch::Tensor& feat
 variable_list pool_backward(const torch::Tensor& grad_out, const torch::Tensor& depth,
                             const torch::Tensor& feat, const VoxelPoolIndex& index) {
   const int64_t channels = feat.size(4);
-  const std::vector<int64_t> out_shape{index.batch, index.nz * channels, index.ny, index.nx};
+  const std::vector<int64_t> out_shape = output_sizes(feat, index);
   RSD_CHECK(grad_out.sizes() == torch::IntArrayRef(out_shape), "voxel_pool backward: gradient ",
             grad_out.sizes(), " does not match the output ", torch::IntArrayRef(out_shape));
+  if (depth.is_meta()) return {at::empty_like(depth), at::empty_like(feat)};
   const torch::Tensor grad = grad_out.to(depth.scalar_type());
   torch::Tensor depth_grad = torch::empty_like(depth);
   torch::Tensor feat_grad = torch::empty_like(feat);
@@ -212,7 +222,7 @@ class VoxelPoolFunction : public torch::autograd::Function<VoxelPoolFunction> {
 
 torch::Tensor voxel_pool(const torch::Tensor& depth, const torch::Tensor& feat,
                          const VoxelPoolIndex& index) {
-  check_inputs(depth, feat, index);
+  check_and_shape(depth, feat, index);
   return VoxelPoolFunction::apply(depth, feat, index);
 }
 

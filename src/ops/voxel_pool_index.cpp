@@ -124,6 +124,23 @@ VoxelPoolIndex build_by_device_sort(const torch::Tensor& points, const GridSpec&
   return index;
 }
 
+// Meta points carry no coordinates, so no point can be sorted: the index has its shape fields,
+// a cell map and prefix arrays of the right sizes, and no kept point (how many points fall into
+// the grid depends on data). Enough for voxel_pool's shape-only path.
+VoxelPoolIndex build_shape_only(const torch::Tensor& points, const GridSpec& grid) {
+  VoxelPoolIndex index = empty_index(points, grid);
+  const auto int32 = torch::TensorOptions().dtype(torch::kInt32).device(points.device());
+  index.cell_of = torch::empty({index.batch, index.cameras, index.depth_bins, index.height,
+                                index.width},
+                               int32);
+  index.cell_ptr = torch::empty({index.batch * index.cells_per_sample() + 1}, int32);
+  index.point_depth = torch::empty({0}, int32);
+  index.point_feat = torch::empty({0}, int32);
+  index.pixel_kept_prefix =
+      torch::empty({index.batch * index.cameras * index.height * index.width + 1}, int32);
+  return index;
+}
+
 }  // namespace
 
 int64_t VoxelPoolIndex::bytes() const {
@@ -155,6 +172,7 @@ VoxelPoolIndex build_voxel_pool_index(const torch::Tensor& points, const GridSpe
                                       IndexSort sort) {
   check_points(points, grid);
   torch::NoGradGuard no_grad;
+  if (points.is_meta()) return build_shape_only(points, grid);
   if (sort == IndexSort::automatic) {
     sort = points.device().is_cpu() ? IndexSort::counting_sort : IndexSort::device_sort;
   }

@@ -9,6 +9,7 @@
 #include "rsd/pipeline/data_sources.h"
 #include "rsd/pipeline/eval_config.h"
 #include "rsd/pipeline/model_config.h"
+#include "rsd/pipeline/process.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
@@ -34,6 +35,7 @@ EvalSummary run_evaluation(const Config& config, const EvalJobOptions& job) {
 
   // Config mistakes first (exit status 2), then the checkpoint and the data.
   eval::EvaluatorOptions options = evaluator_options_from(config);
+  const torch::Device device = run_device(run_options_from(config));
   const model::E2EModelOptions model_options = e2e_model_options_from(config);
   if (job.checkpoint.empty()) throw ConfigError("evaluation needs a checkpoint (--checkpoint)");
   EvalSummary summary;
@@ -52,8 +54,9 @@ EvalSummary run_evaluation(const Config& config, const EvalJobOptions& job) {
   model::E2EModel model(model_options);
   const train::TrainingProgress progress =
       train::CheckpointManager::load(job.checkpoint, *model, nullptr);
+  model->to(device);
   logging::info("evaluating " + job.checkpoint + " (step " + std::to_string(progress.step) +
-                ") on the " + split_name + " split");
+                ") on the " + split_name + " split, on " + device.str());
 
   summary.metrics = evaluator.run(model, *loader);
 

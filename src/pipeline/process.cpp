@@ -29,7 +29,14 @@ RunOptions run_options_from(const Config& config) {
   }
   options.log_level = logging::parse_level(run.get<std::string>("log_level"));
   options.progress = run.get<bool>("progress");
+  // Optional: run directories written before the key existed hold configs without it.
+  options.device = parse_device(run.get_or<std::string>("device", "auto"), "run.device");
   return options;
+}
+
+torch::Device run_device(const RunOptions& options, int local_rank) {
+  return resolve_device(options.device, local_rank, DeviceAvailability::of_this_process(),
+                        "run.device");
 }
 
 dist::DistOptions dist_options_from(const Config& config) {

@@ -15,6 +15,9 @@ namespace rsd::pipeline {
 train::TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
   RunOptions run = run_options_from(config);
   const dist::DistOptions dist = dist_options_from(config);
+  // Config mistakes before anything is written: a device that is not there, nccl on the CPU.
+  const torch::Device device = run_device(run, dist.local_rank);
+  check_backend_for_device(dist.backend, device);
   if (dist.distributed() && run.name.empty()) {
     throw ConfigError("a data-parallel run needs run.name so that every rank names the same run "
                       "(rsd_train --nproc sets it)");
@@ -28,8 +31,8 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
     logging::setup({run.log_level, "", dist.rank, true});
     run_dir = run.root + "/" + run.name;
   }
-  logging::info("intra-op threads: " + std::to_string(threads) + ", ranks: " +
-                std::to_string(dist.world_size));
+  logging::info("device: " + device.str() + ", intra-op threads: " + std::to_string(threads) +
+                ", ranks: " + std::to_string(dist.world_size));
   if (job.dry_run) return {};
 
   auto communicator = std::make_shared<dist::Communicator>(dist);
@@ -49,14 +52,17 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
   }
 
   model::E2EModel model(e2e_model_options_from(config));
+  model->to(device);  // before the Trainer builds the optimiser over the parameters
   train::TrainerOptions trainer_options = trainer_options_from(config);
   trainer_options.run_dir = run_dir;
   trainer_options.config_yaml = config.to_yaml();
   auto module = std::make_shared<train::E2ETrainModule>(
       model, train::E2ELoss(e2e_loss_options_from(config)), e2e_train_module_options_from(config));
+  const train::LoaderSourceOptions placement{device, pin_memory_for(device)};
   train::Trainer<data::Batch> trainer(
-      trainer_options, module, std::make_shared<train::LoaderSource>(train_loader),
-      val_loader ? std::make_shared<train::LoaderSource>(val_loader) : nullptr, communicator);
+      trainer_options, module, std::make_shared<train::LoaderSource>(train_loader, placement),
+      val_loader ? std::make_shared<train::LoaderSource>(val_loader, placement) : nullptr,
+      communicator);
   const train::TrainSummary summary = trainer.run(job.resume);
   logging::info("trained " + std::to_string(summary.step) + " steps; last loss " +
                 std::to_string(summary.last_loss) +

@@ -1,6 +1,9 @@
 #include "rsd/train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
@@ -8,6 +11,7 @@
 #include <filesystem>
 #include <regex>
 #include <sstream>
+#include <type_traits>
 
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
@@ -71,6 +75,51 @@ void read_module(torch::serialize::InputArchive& archive, torch::nn::Module& mod
   }
   torch::NoGradGuard no_grad;
   for (auto& [target, source] : copies) target.copy_(source);
+}
+
+// The optimiser's state key of a parameter: libtorch 1.13 keys by the printed TensorImpl address,
+// 2.x by the address itself.
+template <class Key>
+Key state_key(c10::TensorImpl* impl) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << impl;
+    return text.str();
+  } else {
+    return impl;
+  }
+}
+
+// The archive is read into CPU tensors (so a checkpoint saved on a GPU loads without one); the
+// optimiser's per-parameter state must then live where its parameter lives. Covers the
+// optimisers with tensor state that libtorch has for first-order training (AdamW, Adam, SGD).
+void move_optimizer_state_to_parameters(torch::optim::Optimizer& optimizer,
+                                        const std::string& path) {
+  auto& states = optimizer.state();
+  using Key = typename std::decay_t<decltype(states)>::key_type;
+  for (auto& group : optimizer.param_groups()) {
+    for (const auto& parameter : group.params()) {
+      const auto found = states.find(state_key<Key>(parameter.unsafeGetTensorImpl()));
+      if (found == states.end()) continue;
+      const torch::Device device = parameter.device();
+      auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+      torch::optim::OptimizerParamState* state = found->second.get();
+      if (auto* adamw = dynamic_cast<torch::optim::AdamWParamState*>(state)) {
+        adamw->exp_avg(move(adamw->exp_avg()));
+        adamw->exp_avg_sq(move(adamw->exp_avg_sq()));
+        adamw->max_exp_avg_sq(move(adamw->max_exp_avg_sq()));
+      } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state)) {
+        adam->exp_avg(move(adam->exp_avg()));
+        adam->exp_avg_sq(move(adam->exp_avg_sq()));
+        adam->max_exp_avg_sq(move(adam->max_exp_avg_sq()));
+      } else if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(state)) {
+        sgd->momentum_buffer(move(sgd->momentum_buffer()));
+      } else if (!device.is_cpu()) {
+        throw CheckpointError(path + ": optimiser state of this optimiser type cannot be moved to " +
+                              device.str() + " (AdamW, Adam and SGD can)");
+      }
+    }
+  }
 }
 
 at::Generator default_generator() { return at::detail::getDefaultCPUGenerator(); }
@@ -147,7 +196,7 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
                                          const ExtraStateReader& read_extra) {
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, torch::Device(torch::kCPU));
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": not a readable checkpoint (" + e.what_without_backtrace() + ")");
   }
@@ -176,6 +225,7 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
       torch::serialize::InputArchive optimizer_archive;
       archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
+      move_optimizer_state_to_parameters(*optimizer, path);
     }
     if (read_extra) read_extra(archive);
     at::Tensor rng_state;

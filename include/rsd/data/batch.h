@@ -93,8 +93,12 @@ struct Batch {
   torch::Tensor risk_mask;         // (B) bool
 
   int64_t size() const { return static_cast<int64_t>(clips.size()); }
-  /// The tensors moved to `device` (non_blocking copies); names and ids are kept.
-  Batch to(const torch::Device& device) const;
+  /// The tensors (risk targets and masks included) moved to `device`; names and ids are kept.
+  /// `non_blocking` copies overlap with compute when the batch is in pinned memory.
+  Batch to(const torch::Device& device, bool non_blocking = true) const;
+  /// The tensors copied into pinned (page-locked) host memory, for non_blocking copies to a GPU.
+  /// Needs a libtorch with CUDA (rsd::pipeline::pin_memory_for says when to call it).
+  Batch pin_memory() const;
 };
 
 /// Stacks samples (all with the same N, H, W, T, P and grid) into a batch, padding boxes. Throws

@@ -69,13 +69,15 @@ enum class IndexSort {
 /// Builds the index from ego-frame frustum points (B, N, D, fH, fW, 3), float or double, metres,
 /// x forward / y left / z up (as LiftSplat computes them). Both sorts give identical indices.
 /// Throws rsd::Error on a wrong shape or dtype, or when B*N*D*fH*fW or B*Z*Y*X reaches 2^31.
+/// Points on the meta device give a shape-only index (no point kept) for voxel_pool on meta.
 VoxelPoolIndex build_voxel_pool_index(const torch::Tensor& points, const GridSpec& grid,
                                       IndexSort sort = IndexSort::automatic);
 
 /// depth (B, N, D, fH, fW), feat (B, N, fH, fW, C) channel-last, same dtype (float or double) and
 /// device as the index -> BEV features (B, Z*C, Y, X), contiguous. Differentiable in depth and
 /// feat (once: a second derivative throws). Non-contiguous inputs are made contiguous first (a
-/// copy; produce channel-last feat directly to avoid it).
+/// copy; produce channel-last feat directly to avoid it). On the meta device it checks the inputs
+/// and returns an output (and gradients) of the right shape and dtype without data.
 torch::Tensor voxel_pool(const torch::Tensor& depth, const torch::Tensor& feat,
                          const VoxelPoolIndex& index);
 

@@ -8,6 +8,7 @@
 
 #include "rsd/config/config.h"
 #include "rsd/dist/dist_options.h"
+#include "rsd/pipeline/device.h"
 #include "rsd/util/logging.h"
 #include "rsd/util/run_directory.h"
 
@@ -21,10 +22,15 @@ struct RunOptions {
   int num_threads = 0;           // 0: all cores
   logging::Level log_level = logging::Level::info;
   bool progress = true;
+  DeviceRequest device;          // run.device (resolved per process by run_device)
 };
 
 /// run.*; throws rsd::ConfigError on bad values.
 RunOptions run_options_from(const Config& config);
+
+/// The device run.device means for the process of `local_rank` on this machine (resolve_device).
+/// Throws rsd::ConfigError naming run.device when it asks for CUDA that is not there.
+torch::Device run_device(const RunOptions& options, int local_rank = 0);
 
 /// dist.*, then the torchrun variables of the environment (dist::with_environment). Throws
 /// rsd::ConfigError naming the key or variable holding a malformed value.

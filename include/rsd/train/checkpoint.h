@@ -57,6 +57,9 @@ class CheckpointManager {
   /// Loads `path` into `model` (and `optimizer` when given), hands the archive to `read_extra`
   /// (when given) and restores the RNG state. Throws rsd::CheckpointError naming the file when it
   /// is unreadable, or naming the parameter whose name or shape does not match the model.
+  /// Loads on any device: the archive is read into CPU tensors and copied into the module's
+  /// tensors wherever they live (a checkpoint saved on a GPU loads into a CPU model and back);
+  /// the optimiser's state (AdamW, Adam, SGD) moves to its parameters' device.
   static TrainingProgress load(const std::string& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer,
                                const ExtraStateReader& read_extra = {});

@@ -1,5 +1,5 @@
 // data::Loader as the Trainer's batch source (its order depends only on the seed and the epoch,
-// so restarting an epoch at a batch resumes exactly).
+// so restarting an epoch at a batch resumes exactly). Batches leave it on the training device.
 #pragma once
 
 #include <memory>
@@ -11,20 +11,35 @@
 
 namespace rsd::train {
 
+struct LoaderSourceOptions {
+  torch::Device device = torch::kCPU;  // every tensor of a batch (targets, masks) is moved here
+  /// Pin host batches before the non_blocking copy to a GPU. Only with a CUDA device of a CUDA
+  /// libtorch (rsd::pipeline::pin_memory_for); ignored for the CPU.
+  bool pin_memory = false;
+};
+
 class LoaderSource : public BatchSource<data::Batch> {
  public:
-  explicit LoaderSource(std::shared_ptr<data::Loader> loader) : loader_(std::move(loader)) {
+  explicit LoaderSource(std::shared_ptr<data::Loader> loader, LoaderSourceOptions options = {})
+      : loader_(std::move(loader)), options_(options) {
     RSD_CHECK(loader_ != nullptr, "LoaderSource needs a loader");
   }
   void start_epoch(int64_t epoch, int64_t first_batch) override {
     loader_->start_epoch(epoch, first_batch);
   }
-  std::optional<data::Batch> next() override { return loader_->next(); }
+  std::optional<data::Batch> next() override {
+    std::optional<data::Batch> batch = loader_->next();
+    if (!batch || options_.device.is_cpu()) return batch;
+    if (options_.pin_memory) return batch->pin_memory().to(options_.device, /*non_blocking=*/true);
+    return batch->to(options_.device, /*non_blocking=*/false);
+  }
   int64_t batch_size() const override { return loader_->options().batch_size; }
   data::Loader& loader() { return *loader_; }
+  const LoaderSourceOptions& options() const { return options_; }
 
  private:
   std::shared_ptr<data::Loader> loader_;
+  LoaderSourceOptions options_;
 };
 
 }  // namespace rsd::train
