@@ -13,6 +13,17 @@ namespace {
 
 std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
+// A config key or a command-line flag (rsd_bench --device), as messages name them.
+bool is_flag(const std::string& key) { return key.rfind("--", 0) == 0; }
+
+std::string named(const std::string& key) {
+  return (is_flag(key) ? "flag " : "config key ") + quoted(key);
+}
+
+std::string use_cpu(const std::string& key) {
+  return is_flag(key) ? "pass " + key + " cpu" : "set " + key + ": cpu";
+}
+
 std::string gpu_count_text(int gpus) {
   return std::to_string(gpus) + (gpus == 1 ? " GPU is" : " GPUs are");
 }
@@ -48,7 +59,7 @@ DeviceRequest parse_device(const std::string& text, const std::string& key) {
       return request;
     }
   }
-  throw ConfigError("config key '" + key + "' is " + quoted(text) +
+  throw ConfigError(named(key) + " is " + quoted(text) +
                     "; valid: auto, cpu, cuda (the GPU of LOCAL_RANK), cuda:N");
 }
 
@@ -65,17 +76,17 @@ torch::Device resolve_device(const DeviceRequest& request, int local_rank,
     case DeviceRequest::Kind::cuda:
       break;
   }
-  const std::string what = "config key '" + key + "' is " + quoted(request.text) + " but ";
+  const std::string what = named(key) + " is " + quoted(request.text) + " but ";
   if (!available.libtorch_has_cuda) {
     throw ConfigError(what +
                       "this libtorch has no CUDA (a CPU-only build, such as Debian's libtorch); "
-                      "build against a CUDA libtorch (scripts/setup.sh --torch pypi) or set " +
-                      key + ": cpu");
+                      "build against a CUDA libtorch (scripts/setup.sh --torch pypi) or " +
+                      use_cpu(key));
   }
   if (available.gpus == 0) {
     throw ConfigError(what +
                       "no GPU is visible to this process (check nvidia-smi and "
-                      "CUDA_VISIBLE_DEVICES), or set " + key + ": cpu");
+                      "CUDA_VISIBLE_DEVICES), or " + use_cpu(key));
   }
   const int index = request.index >= 0 ? request.index : local_rank;
   if (index >= available.gpus) {
