@@ -19,6 +19,7 @@
 #include "rsd/model/e2e_model.h"
 #include "rsd/ops/voxel_pool.h"
 #include "rsd/pipeline/device.h"
+#include "rsd/pipeline/evaluation_job.h"
 #include "rsd/pipeline/process.h"
 #include "rsd/pipeline/training_job.h"
 #include "rsd/train/checkpoint.h"
@@ -163,6 +164,18 @@ TEST(DeviceBackend, TheTrainingJobRefusesNcclOnTheCpuBeforeWritingAnything) {
       [&] { pipeline::run_training_job(config, {"", false, /*dry_run=*/true}); });
   EXPECT_TRUE(contains(message, "dist.backend")) << message;
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/nccl_on_cpu"));
+}
+
+TEST(DeviceBackend, TheEvaluationJobHonoursRunDevice) {
+  if (DeviceAvailability::of_this_process().gpus > 0) GTEST_SKIP() << "this machine has a GPU";
+  rsd::test::TempDir dir;
+  rsd::Config config = rsd::Config::defaults();
+  config.apply_override("run.device=cuda");
+  // A config mistake: reported before the (missing) checkpoint is looked at.
+  const std::string message = error_message<ConfigError>([&] {
+    pipeline::run_evaluation(config, {dir.file("missing.pt"), "all", dir.file("eval")});
+  });
+  EXPECT_TRUE(contains(message, "run.device")) << message;
 }
 
 TEST(DevicePinning, OnlyForCudaDevicesOfACudaLibtorch) {
