@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <c10/core/CPUAllocator.h>
 #include <torch/autograd.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/model/lift_splat.h"
 #include "rsd/ops/voxel_pool.h"
+#include "rsd/pipeline/device.h"
 #include "rsd/util/error.h"
 
 namespace rsd::bench {
@@ -126,7 +128,7 @@ class QuickCumsum : public torch::autograd::Function<QuickCumsum> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& ranks) {
     torch::Tensor sums = x.cumsum(0);
-    torch::Tensor kept = torch::ones({x.size(0)}, torch::TensorOptions().dtype(torch::kBool));
+    torch::Tensor kept = torch::ones({x.size(0)}, x.options().dtype(torch::kBool));
     kept.narrow(0, 0, x.size(0) - 1).copy_(ranks.narrow(0, 1, x.size(0) - 1) !=
                                            ranks.narrow(0, 0, x.size(0) - 1));
     sums = sums.index({kept});
@@ -187,10 +189,14 @@ void check_close(const torch::Tensor& actual, const torch::Tensor& expected, con
             (actual - expected).abs().max().item<double>(), "); not timing a wrong result");
 }
 
-void time_it(const std::string& name, std::function<void()> body) {
+// Times `body` on `device`: CUDA kernels run asynchronously, so each iteration waits for them.
+void time_it(const torch::Device& device, const std::string& name, std::function<void()> body) {
   benchmark::RegisterBenchmark(name.c_str(),
-                               [body](benchmark::State& state) {
-                                 for (auto _ : state) body();
+                               [body, device](benchmark::State& state) {
+                                 for (auto _ : state) {
+                                   body();
+                                   if (device.is_cuda()) torch::cuda::synchronize(device.index());
+                                 }
                                })
       ->UseRealTime()
       ->MinWarmUpTime(0.1)
@@ -209,9 +215,15 @@ void add_voxel_pool_flags(CLI::App& command, VoxelPoolBenchOptions& options) {
                      "CPU kernel variant: auto, avx512, avx2 or baseline");
   command.add_flag("--skip-baselines", options.skip_baselines,
                    "time only the op (no naive or cumsum baselines, no copy bandwidth)");
+  command.add_option("--device", options.device,
+                     "auto, cpu, cuda or cuda:N (as run.device); the op and both baselines run there")
+      ->capture_default_str();
 }
 
 int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& options) {
+  const torch::Device device = rsd::pipeline::resolve_device(
+      rsd::pipeline::parse_device(options.device, "--device"), 0,
+      rsd::pipeline::DeviceAvailability::of_this_process(), "--device");
   rsd::ops::set_voxel_pool_cpu_variant(options.cpu_variant);
   const PoolConfig& config = options.config == "B" ? kConfigB : kConfigA;
   const GridSpec grid({-config.half_extent, config.half_extent, config.cell},
@@ -229,14 +241,18 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   // Geometry, index and inputs.
   const Geometry geometry = rig_geometry(batch);
   const torch::Tensor points = rsd::model::frustum_to_ego(
-      rsd::model::make_frustum(lift, torch::kFloat), geometry.intrinsics, geometry.img_aug,
-      geometry.cam2ego);
+      rsd::model::make_frustum(lift, torch::kFloat), geometry.intrinsics.to(device),
+      geometry.img_aug.to(device), geometry.cam2ego.to(device));
   const auto index = std::make_shared<rsd::ops::VoxelPoolIndex>(rsd::ops::build_voxel_pool_index(points, grid));
   auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  // Drawn on the CPU (the same numbers on every device), then moved.
   const torch::Tensor depth =
-      torch::softmax(2.0 * torch::randn({batch, cameras, bins, height, width}, generator), 2);
-  const torch::Tensor feat = torch::randn({batch, cameras, height, width, channels}, generator);
-  const torch::Tensor grad = torch::randn({batch, grid.nz() * channels, grid.ny(), grid.nx()}, generator);
+      torch::softmax(2.0 * torch::randn({batch, cameras, bins, height, width}, generator), 2)
+          .to(device);
+  const torch::Tensor feat =
+      torch::randn({batch, cameras, height, width, channels}, generator).to(device);
+  const torch::Tensor grad =
+      torch::randn({batch, grid.nz() * channels, grid.ny(), grid.nx()}, generator).to(device);
   const torch::Tensor depth_rg = depth.clone().requires_grad_(true);
   const torch::Tensor feat_rg = feat.clone().requires_grad_(true);
   const int64_t cells = batch * grid.cells();
@@ -281,42 +297,42 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   }
 
   // The timings.
-  time_it("voxel_pool/index_build", [&] { benchmark::DoNotOptimize(rsd::ops::build_voxel_pool_index(points, grid)); });
-  time_it("voxel_pool/forward", [&] {
+  time_it(device, "voxel_pool/index_build", [&] { benchmark::DoNotOptimize(rsd::ops::build_voxel_pool_index(points, grid)); });
+  time_it(device, "voxel_pool/forward", [&] {
     torch::NoGradGuard no_grad;
     benchmark::DoNotOptimize(rsd::ops::voxel_pool(depth, feat, *index));
   });
   const torch::Tensor ours_out = rsd::ops::voxel_pool(depth_rg, feat_rg, *index);
-  time_it("voxel_pool/backward", [&] {
+  time_it(device, "voxel_pool/backward", [&] {
     benchmark::DoNotOptimize(torch::autograd::grad({ours_out}, {depth_rg, feat_rg}, {grad}, true));
   });
-  time_it("voxel_pool/forward_backward", [&] { benchmark::DoNotOptimize(ours_fwd_bwd()); });
-  time_it("voxel_pool/index_forward_backward", [&] {
+  time_it(device, "voxel_pool/forward_backward", [&] { benchmark::DoNotOptimize(ours_fwd_bwd()); });
+  time_it(device, "voxel_pool/index_forward_backward", [&] {
     const auto fresh = rsd::ops::build_voxel_pool_index(points, grid);
     const torch::Tensor out = rsd::ops::voxel_pool(depth_rg, feat_rg, fresh);
     benchmark::DoNotOptimize(torch::autograd::grad({out}, {depth_rg, feat_rg}, {grad}));
   });
   torch::Tensor naive_out, cumsum_out;
   if (!options.skip_baselines) {
-    time_it("naive/forward", [&] {
+    time_it(device, "naive/forward", [&] {
       torch::NoGradGuard no_grad;
       benchmark::DoNotOptimize(naive_pool(depth, feat, rows_with_dummy, *index));
     });
     naive_out = naive_pool(depth_rg, feat_rg, rows_with_dummy, *index);
-    time_it("naive/backward", [&] {
+    time_it(device, "naive/backward", [&] {
       benchmark::DoNotOptimize(torch::autograd::grad({naive_out}, {depth_rg, feat_rg}, {grad}, true));
     });
-    time_it("naive/forward_backward", [&] { benchmark::DoNotOptimize(naive_fwd_bwd()); });
-    time_it("cumsum/index_build", [&] { benchmark::DoNotOptimize(cumsum_plan(index->cell_of)); });
-    time_it("cumsum/forward", [&] {
+    time_it(device, "naive/forward_backward", [&] { benchmark::DoNotOptimize(naive_fwd_bwd()); });
+    time_it(device, "cumsum/index_build", [&] { benchmark::DoNotOptimize(cumsum_plan(index->cell_of)); });
+    time_it(device, "cumsum/forward", [&] {
       torch::NoGradGuard no_grad;
       benchmark::DoNotOptimize(cumsum_pool(depth, feat, plan, *index));
     });
     cumsum_out = cumsum_pool(depth_rg, feat_rg, plan, *index);
-    time_it("cumsum/backward", [&] {
+    time_it(device, "cumsum/backward", [&] {
       benchmark::DoNotOptimize(torch::autograd::grad({cumsum_out}, {depth_rg, feat_rg}, {grad}, true));
     });
-    time_it("cumsum/forward_backward", [&] { benchmark::DoNotOptimize(cumsum_fwd_bwd()); });
+    time_it(device, "cumsum/forward_backward", [&] { benchmark::DoNotOptimize(cumsum_fwd_bwd()); });
     register_copy_benchmarks(std::size_t{256} << 20);
   }
   const auto results = run_registered(settings);
@@ -338,6 +354,7 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   const double fwd_bwd_s = median("voxel_pool/forward_backward");
 
   std::vector<std::pair<std::string, double>> derived{
+      {"on_cuda", device.is_cuda() ? 1.0 : 0.0},
       {"batch", static_cast<double>(batch)},
       {"cameras", static_cast<double>(cameras)},
       {"depth_bins", static_cast<double>(bins)},

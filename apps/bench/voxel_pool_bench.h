@@ -18,6 +18,7 @@ struct VoxelPoolBenchOptions {
   int64_t channels = 80;     // C
   std::string cpu_variant = "auto";  // CPU kernel variant (auto, avx512, avx2, baseline)
   bool skip_baselines = false;       // time only the op (profiling)
+  std::string device = "cpu";        // auto | cpu | cuda | cuda:N, as run.device
 };
 
 void add_voxel_pool_flags(CLI::App& command, VoxelPoolBenchOptions& options);
