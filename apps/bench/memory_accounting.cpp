@@ -6,14 +6,16 @@
 #include <fstream>
 #include <string>
 
+#include "rsd/util/torch_compat.h"
+
 namespace rsd::bench {
 namespace {
 
 // Wraps libtorch's CPU allocator and counts live bytes.
-class CountingAllocator final : public c10::Allocator {
+class CountingAllocator final : public torch_compat::Allocator {
  public:
   explicit CountingAllocator(c10::Allocator* base) : base_(base) {}
-  c10::DataPtr allocate(size_t bytes) const override {
+  c10::DataPtr allocate_bytes(size_t bytes) const override {
     auto* context = new Context{base_->allocate(bytes), bytes, this};
     const int64_t now = live_.fetch_add(static_cast<int64_t>(bytes)) + static_cast<int64_t>(bytes);
     int64_t peak = peak_.load();

@@ -8,12 +8,13 @@
 
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
+#include "rsd/util/torch_compat.h"
 
 namespace rsd::dist {
 
 struct Communicator::Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> process_group;
+  c10::intrusive_ptr<torch_compat::CollectiveBackend> process_group;
 };
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "rsd/dist/communicator.h"
 #include "rsd/util/error.h"
+#include "rsd/util/torch_compat.h"
 
 namespace rsd::dist {
 
@@ -25,7 +26,7 @@ struct GradientSynchronizer::State {
   std::vector<torch::Tensor> parameters;
   std::vector<std::size_t> bucket_of;                       // parameter -> bucket
   std::vector<Bucket> buckets;
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // kept alive for the hooks
+  std::vector<torch_compat::NodePtr> accumulators;  // kept alive for the hooks
   std::vector<uintptr_t> hook_keys;
   std::mutex mutex;
   bool armed = false;

@@ -1,0 +1,60 @@
+// Every difference between the libtorch versions librsd builds against, in one place: Debian's
+// libtorch 1.13 (CPU, the default) and PyPI's torch 2.x (CUDA; scripts/setup.sh --torch pypi).
+// Code uses the names below instead of testing the version itself; a new difference goes here.
+// Only included by .cpp files: no public header of librsd depends on the libtorch version.
+#pragma once
+
+#include <torch/version.h>  // TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR
+
+#include <c10/core/Allocator.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <cstddef>
+#include <utility>
+
+/// True when the libtorch being compiled against is at least major.minor.
+#define RSD_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||      \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace c10d {
+class ProcessGroup;
+class Backend;
+}  // namespace c10d
+
+namespace rsd::torch_compat {
+
+/// What c10d's ProcessGroupGloo (and ProcessGroupNCCL) derive from, and what the communicator
+/// holds: 1.13's process groups run the collectives themselves; since 2.0 they are a Backend that
+/// a ProcessGroup dispatches to, and the Backend alone still runs allreduce/broadcast/barrier.
+#if RSD_TORCH_AT_LEAST(2, 0)
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
+
+/// An owning pointer to an autograd graph node (a leaf's gradient accumulator, whose post hooks
+/// the bucketed all-reduce uses): std::shared_ptr in 1.13, c10::intrusive_ptr in recent 2.x.
+/// Taken from grad_accumulator()'s own return type rather than from a version number.
+using NodePtr = decltype(torch::autograd::impl::grad_accumulator(
+    std::declval<const torch::autograd::Variable&>()));
+
+/// A c10::Allocator to derive from, whatever the version: 1.13's allocate() is const, since 2.3 it
+/// is not and copy_data() (pure virtual there) joined it. Derived classes implement
+/// allocate_bytes(); copying uses c10's memcpy default.
+class Allocator : public c10::Allocator {
+ public:
+#if RSD_TORCH_AT_LEAST(2, 3)
+  c10::DataPtr allocate(std::size_t bytes) override { return allocate_bytes(bytes); }
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    default_copy_data(dest, src, count);
+  }
+#else
+  c10::DataPtr allocate(std::size_t bytes) const override { return allocate_bytes(bytes); }
+#endif
+
+ protected:
+  virtual c10::DataPtr allocate_bytes(std::size_t bytes) const = 0;
+};
+
+}  // namespace rsd::torch_compat
