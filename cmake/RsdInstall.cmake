@@ -39,4 +39,5 @@ configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/rsdConfig.cmake.in"
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/rsdConfigVersion.cmake"
                                  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/rsdConfig.cmake" "${PROJECT_BINARY_DIR}/rsdConfigVersion.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/RsdTorchWheel.cmake"
         DESTINATION ${RSD_INSTALL_CMAKEDIR})
