@@ -46,6 +46,12 @@ void check_device(const torch::Tensor& tensor) {
             "voxel_pool runs on CPU, CUDA or meta (shapes only) tensors, got ", tensor.device());
 }
 
+// Half and bfloat16 are storage formats for the op: sums run in fp32 and each result is rounded
+// once. The CPU widens them to float and runs the float kernels; CUDA has kernels of its own.
+bool is_16_bit_float(torch::ScalarType type) {
+  return type == torch::kHalf || type == torch::kBFloat16;
+}
+
 // (B, Z*C, Y, X).
 std::vector<int64_t> output_sizes(const torch::Tensor& feat, const VoxelPoolIndex& index) {
   return {index.batch, index.nz * feat.size(4), index.ny, index.nx};
@@ -70,8 +76,10 @@ std::vector<int64_t> check_and_shape(const torch::Tensor& depth, const torch::Te
             torch::IntArrayRef(feature_rows), " (feat is channel-last: (B, N, fH, fW, C))");
   RSD_CHECK(depth.scalar_type() == feat.scalar_type(), "voxel_pool: depth is ",
             depth.scalar_type(), " but feat is ", feat.scalar_type());
-  RSD_CHECK(depth.scalar_type() == torch::kFloat || depth.scalar_type() == torch::kDouble,
-            "voxel_pool: depth and feat must be float or double, got ", depth.scalar_type());
+  RSD_CHECK(depth.scalar_type() == torch::kFloat || depth.scalar_type() == torch::kDouble ||
+                is_16_bit_float(depth.scalar_type()),
+            "voxel_pool: depth and feat must be float, double, half or bfloat16, got ",
+            depth.scalar_type());
   check_device(depth);
   RSD_CHECK(depth.device() == feat.device() && depth.device() == index.cell_ptr.device(),
             "voxel_pool: depth (", depth.device(), "), feat (", feat.device(), ") and the index (",
@@ -84,6 +92,10 @@ torch::Tensor pool_forward(const torch::Tensor& depth, const torch::Tensor& feat
   const int64_t channels = feat.size(4);
   const std::vector<int64_t> out_sizes = output_sizes(feat, index);
   if (depth.is_meta()) return at::empty(out_sizes, depth.options());  // no data to pool
+  if (depth.is_cpu() && is_16_bit_float(depth.scalar_type())) {
+    return pool_forward(depth.to(torch::kFloat), feat.to(torch::kFloat), index)
+        .to(depth.scalar_type());
+  }
   torch::Tensor out = torch::empty(out_sizes, depth.options());
   const detail::PoolIndexView view = view_of(index);
   if (depth.is_cuda()) {
@@ -112,6 +124,12 @@ variable_list pool_backward(const torch::Tensor& grad_out, const torch::Tensor& 
   RSD_CHECK(grad_out.sizes() == torch::IntArrayRef(out_shape), "voxel_pool backward: gradient ",
             grad_out.sizes(), " does not match the output ", torch::IntArrayRef(out_shape));
   if (depth.is_meta()) return {at::empty_like(depth), at::empty_like(feat)};
+  if (depth.is_cpu() && is_16_bit_float(depth.scalar_type())) {
+    // A channels-last gradient stays channels-last (preserve_format).
+    const variable_list grads = pool_backward(grad_out.to(torch::kFloat), depth.to(torch::kFloat),
+                                              feat.to(torch::kFloat), index);
+    return {grads[0].to(depth.scalar_type()), grads[1].to(depth.scalar_type())};
+  }
   const torch::Tensor grad = grad_out.to(depth.scalar_type());
   torch::Tensor depth_grad = torch::empty_like(depth);
   torch::Tensor feat_grad = torch::empty_like(feat);

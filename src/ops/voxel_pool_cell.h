@@ -72,6 +72,16 @@ RSD_HOST_DEVICE RSD_INLINE int64_t point_cell(const Scalar* xyz, const GridParam
                          grid.cells[1]);
 }
 
+/// Stored type T <-> accumulator type Acc. Plain conversions for float and double (the CPU path);
+/// the CUDA unit specialises it for __half and __nv_bfloat16, whose implicit conversions are
+/// ambiguous (several conversion operators) or compiled out (__CUDA_NO_HALF_CONVERSIONS__), and
+/// which this header cannot name (it is read by the host compiler too).
+template <typename T, typename Acc>
+struct AccumulatorCast {
+  static RSD_HOST_DEVICE RSD_INLINE Acc widen(T value) { return Acc(value); }
+  static RSD_HOST_DEVICE RSD_INLINE T narrow(Acc value) { return T(value); }
+};
+
 /// Sums values[0..N) by a fixed pairwise tree: the part above the largest power of two P <= N
 /// is folded onto the start, then the upper half onto the lower half, repeatedly. Every level is
 /// a loop of compile-time length over whole vectors where the widths allow (so it vectorises),
@@ -106,18 +116,19 @@ template <typename T, typename Acc, int CT>
 RSD_HOST_DEVICE RSD_INLINE void pool_cell(const PoolIndexView& index, const T* depth,
                                           const T* feat, int64_t channels, int64_t cell,
                                           int64_t c0, T* target, int64_t target_stride) {
+  using Cast = AccumulatorCast<T, Acc>;
   Acc acc[CT];
   RSD_UNROLL
   for (int v = 0; v < CT; ++v) acc[v] = Acc(0);
   const int32_t end = index.cell_ptr[cell + 1];
   for (int32_t k = index.cell_ptr[cell]; k < end; ++k) {
-    const Acc weight = Acc(depth[index.point_depth[k]]);
+    const Acc weight = Cast::widen(depth[index.point_depth[k]]);
     const T* row = feat + static_cast<int64_t>(index.point_feat[k]) * channels + c0;
     RSD_UNROLL
-    for (int v = 0; v < CT; ++v) acc[v] += weight * Acc(row[v]);
+    for (int v = 0; v < CT; ++v) acc[v] += weight * Cast::widen(row[v]);
   }
   RSD_UNROLL
-  for (int v = 0; v < CT; ++v) target[v * target_stride] = T(acc[v]);
+  for (int v = 0; v < CT; ++v) target[v * target_stride] = Cast::narrow(acc[v]);
 }
 
 /// Where channel c of `cell` lives in the (B, Z*C, Y, X) output: cell = bz*plane + yx with
@@ -131,7 +142,7 @@ RSD_HOST_DEVICE RSD_INLINE int64_t output_offset(const PoolIndexView& index, int
 /// Backward of one pixel (a feature row) for channels [c0, c0 + CT). The pixel owns its D
 /// frustum points; for each point p inside the grid, with g = the output gradient of its cell:
 ///   feat_grad[pixel, c] = sum_p depth[p] * g[c]              (written here)
-///   depth_grad[p]      += sum_{c in tile} g[c] * feat[pixel, c] (handed to `sink` per point)
+///   depth_grad[p]      += sum_{c in tile} g[c] * feat[pixel, c] (handed to `sink` per point, as Acc)
 /// `grad_col` points at channel c0 of cell 0 of a channel-last gradient whose rows (cells) are
 /// `grad_stride` apart. Points outside the grid are reported with sink.outside(p).
 /// `active` = false runs the same control flow without touching memory (CUDA lanes past the
@@ -144,11 +155,12 @@ RSD_HOST_DEVICE RSD_INLINE void unpool_pixel(const PoolIndexView& index, const T
                                              T* feat_grad, DotSink& sink) {
   const int64_t camera = pixel / index.pixels;  // b*N + n
   const int64_t first_point = camera * index.depth_bins * index.pixels + (pixel - camera * index.pixels);
+  using Cast = AccumulatorCast<T, Acc>;
   Acc row[CT];
   Acc acc[CT];
   RSD_UNROLL
   for (int v = 0; v < CT; ++v) {
-    row[v] = active ? Acc(feat[pixel * channels + c0 + v]) : Acc(0);
+    row[v] = active ? Cast::widen(feat[pixel * channels + c0 + v]) : Acc(0);
     acc[v] = Acc(0);
   }
   for (int64_t d = 0; d < index.depth_bins; ++d) {
@@ -159,11 +171,11 @@ RSD_HOST_DEVICE RSD_INLINE void unpool_pixel(const PoolIndexView& index, const T
       continue;
     }
     const T* g = grad_col + static_cast<int64_t>(cell) * grad_stride;
-    const Acc weight = Acc(depth[point]);
+    const Acc weight = Cast::widen(depth[point]);
     Acc products[CT];
     RSD_UNROLL
     for (int v = 0; v < CT; ++v) {
-      const Acc gv = active ? Acc(g[v]) : Acc(0);
+      const Acc gv = active ? Cast::widen(g[v]) : Acc(0);
       products[v] = gv * row[v];
       acc[v] += weight * gv;
     }
@@ -172,7 +184,7 @@ RSD_HOST_DEVICE RSD_INLINE void unpool_pixel(const PoolIndexView& index, const T
   if (active) {
     T* target = feat_grad + pixel * channels + c0;
     RSD_UNROLL
-    for (int v = 0; v < CT; ++v) target[v] = T(acc[v]);
+    for (int v = 0; v < CT; ++v) target[v] = Cast::narrow(acc[v]);
   }
 }
 

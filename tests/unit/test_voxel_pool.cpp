@@ -1,12 +1,15 @@
 // ops::voxel_pool and its index: against a naive reference (materialise depth x feat, then
 // index_add_) whose cells come from GridSpec::flat_cell, finite-difference gradients, edge cases,
-// determinism across runs, threads and kernel variants, and CPU/CUDA parity (skipped without GPU).
+// determinism across runs, threads and kernel variants, half and bfloat16 against fp32, and
+// CPU/CUDA parity (skipped without GPU).
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -391,6 +394,128 @@ TEST(VoxelPool, BitwiseIdenticalAcrossRunsAndThreadCounts) {
   for (const Result& result : threaded) expect_identical(one, result);
 }
 
+// ----- half and bfloat16 ------------------------------------------------------------------------
+
+// The unit roundoff of a 16-bit float type: rounding to nearest moves a (normal) value by at most
+// this fraction of its magnitude (11 significant bits for half, 8 for bfloat16).
+double unit_roundoff(torch::Dtype dtype) {
+  return std::ldexp(1.0, dtype == torch::kHalf ? -11 : -8);
+}
+
+// max |actual - expected| / (|expected| + floor) over elements, floor = 1e-3 * max |expected|:
+// the error relative to each element's own magnitude, the floor keeping elements near zero
+// (cancellation, half's subnormals) from dominating.
+double relative_error(const torch::Tensor& actual, const torch::Tensor& expected) {
+  const torch::Tensor a = actual.to(torch::kDouble).cpu();
+  const torch::Tensor e = expected.to(torch::kDouble).cpu();
+  const double floor = std::max(1e-3 * e.abs().max().item<double>(), 1e-30);
+  return ((a - e).abs() / (e.abs() + floor)).max().item<double>();
+}
+
+// The op on `dtype` inputs on `device` against the fp32 op on the CPU on the same, already
+// rounded, inputs and gradient, so that only the op's 16-bit arithmetic is measured: output and
+// both gradients have the input's dtype and lie within `roundoffs` unit roundoffs of each element.
+// Summing in 16 bits instead of fp32 would miss this by far on long cells. On CUDA it also checks
+// that a second run is bitwise identical.
+void check_16_bit_against_fp32(const torch::Tensor& points, const GridSpec& grid,
+                               const Frustum& frustum, int64_t channels, uint64_t seed,
+                               torch::Dtype dtype, const torch::Device& device, double roundoffs,
+                               const std::string& label) {
+  SCOPED_TRACE(label + ", " + std::string(c10::toString(dtype)) + " on " + device.str() +
+               ", C = " + std::to_string(channels));
+  const VoxelPoolIndex cpu_index = rsd::ops::build_voxel_pool_index(points, grid);
+  const VoxelPoolIndex index = rsd::ops::build_voxel_pool_index(points.to(device), grid);
+  const Inputs drawn = random_inputs(frustum, channels, seed);
+  const torch::Tensor depth = drawn.depth.detach().to(dtype);
+  const torch::Tensor feat = drawn.feat.detach().to(dtype);
+  const torch::Tensor grad =
+      torch::randn({frustum.batch, grid.nz() * channels, grid.ny(), grid.nx()}).to(dtype);
+  const Result expected = run_op(Inputs{depth.to(torch::kFloat), feat.to(torch::kFloat)},
+                                 cpu_index, grad.to(torch::kFloat));
+  const Inputs inputs{depth.to(device), feat.to(device)};
+  const Result actual = run_op(inputs, index, grad.to(device));
+  const double tolerance = roundoffs * unit_roundoff(dtype);
+  const std::pair<const char*, std::pair<torch::Tensor, torch::Tensor>> parts[] = {
+      {"output", {actual.out, expected.out}},
+      {"depth_grad", {actual.depth_grad, expected.depth_grad}},
+      {"feat_grad", {actual.feat_grad, expected.feat_grad}}};
+  for (const auto& [name, pair] : parts) {
+    EXPECT_EQ(pair.first.scalar_type(), dtype) << name;
+    EXPECT_EQ(pair.first.device(), device) << name;
+    const double error = relative_error(pair.first, pair.second);
+    EXPECT_LE(error, tolerance) << name << ": relative error " << error;
+    ::testing::Test::RecordProperty(
+        label + "." + c10::toString(dtype) + "." + device.str() + "." + name, std::to_string(error));
+  }
+  if (device.is_cuda()) expect_identical(actual, run_op(inputs, index, grad.to(device)));
+}
+
+// Every frustum point of (1, 4, 30, 5, 8) in the cell (x 3, y 2) of kGrid: one sum of 4800 terms.
+torch::Tensor one_cell_points() {
+  return torch::tensor({-2.25, -1.75, 0.0}, torch::kDouble).expand({1, 4, 30, 5, 8, 3}).contiguous();
+}
+
+// A 16-bit result is the fp32 result rounded once, so it is off by at most one unit roundoff of
+// its own magnitude (on the CPU the float kernels run on the widened inputs).
+constexpr double kCpuRoundoffs = 1.0;
+// CUDA sums in another order than the CPU, so its fp32 result differs in the last bits and may
+// round to the neighbouring 16-bit value.
+constexpr double kCudaRoundoffs = 2.0;
+
+TEST(VoxelPool, HalfAndBFloat16SumInFloatAndKeepTheirDtype) {
+  const Frustum frustum{2, 3, 16, 8, 12};
+  const torch::Tensor points = random_points(kGrid, frustum, 141);
+  const torch::Tensor points_z3 = random_points(kGridZ3, frustum, 142);
+  for (const torch::Dtype dtype : {torch::kHalf, torch::kBFloat16}) {
+    check_16_bit_against_fp32(points, kGrid, frustum, 24, 143, dtype, torch::kCPU,
+                              kCpuRoundoffs, "random");
+    check_16_bit_against_fp32(points_z3, kGridZ3, frustum, 5, 144, dtype, torch::kCPU,
+                              kCpuRoundoffs, "random_z3");
+    check_16_bit_against_fp32(one_cell_points(), kGrid, {1, 4, 30, 5, 8}, 19, 145, dtype,
+                              torch::kCPU, kCpuRoundoffs, "one_cell");
+  }
+}
+
+TEST(VoxelPool, HalfWithAChannelsLastGradientMatchesAContiguousOne) {
+  const Frustum frustum{2, 2, 5, 3, 4};
+  const int64_t channels = 7;
+  const VoxelPoolIndex index =
+      rsd::ops::build_voxel_pool_index(random_points(kGrid, frustum, 151), kGrid);
+  const Inputs drawn = random_inputs(frustum, channels, 152);
+  const Inputs inputs{drawn.depth.detach().to(torch::kHalf), drawn.feat.detach().to(torch::kHalf)};
+  const torch::Tensor grad = torch::randn({2, channels, kGrid.ny(), kGrid.nx()}).to(torch::kHalf);
+  expect_identical(run_op(inputs, index, grad.contiguous(torch::MemoryFormat::ChannelsLast)),
+                   run_op(inputs, index, grad));
+}
+
+TEST(VoxelPool, MetaKeepsTheHalfAndBFloat16Dtypes) {
+  const Frustum frustum{2, 3, 5, 4, 6};
+  const int64_t channels = 7;
+  const auto meta = torch::TensorOptions().device(torch::kMeta);
+  std::vector<int64_t> points_shape = frustum.shape();
+  points_shape.push_back(3);
+  const VoxelPoolIndex index =
+      rsd::ops::build_voxel_pool_index(torch::empty(points_shape, meta), kGridZ3);
+  for (const torch::Dtype dtype : {torch::kHalf, torch::kBFloat16}) {
+    const torch::Tensor depth = torch::empty(frustum.shape(), meta.dtype(dtype)).requires_grad_(true);
+    const torch::Tensor feat =
+        torch::empty(frustum.feat_shape(channels), meta.dtype(dtype)).requires_grad_(true);
+    const torch::Tensor out = rsd::ops::voxel_pool(depth, feat, index);
+    EXPECT_TRUE(out.is_meta());
+    EXPECT_EQ(out.scalar_type(), dtype);
+    EXPECT_EQ(out.sizes(), torch::IntArrayRef({2, kGridZ3.nz() * channels, kGridZ3.ny(), kGridZ3.nx()}));
+    out.sum().backward();
+    ASSERT_TRUE(depth.grad().defined() && feat.grad().defined());
+    EXPECT_EQ(depth.grad().scalar_type(), dtype);
+    EXPECT_EQ(feat.grad().scalar_type(), dtype);
+    EXPECT_EQ(depth.grad().sizes(), depth.sizes());
+    EXPECT_EQ(feat.grad().sizes(), feat.sizes());
+    // The dtype check runs on meta too.
+    EXPECT_THROW(rsd::ops::voxel_pool(depth, torch::empty(frustum.feat_shape(channels), meta), index),
+                 rsd::Error);
+  }
+}
+
 // ----- contract ---------------------------------------------------------------------------------
 
 // The action throws an rsd::Error whose message mentions `fragment`.
@@ -410,6 +535,13 @@ TEST(VoxelPool, RefusesMismatchedInputsWithClearMessages) {
   expect_refusal([&] { rsd::ops::voxel_pool(depth, feat.permute({0, 1, 4, 2, 3}), index); },
                  "channel-last");
   expect_refusal([&] { rsd::ops::voxel_pool(depth, feat.to(torch::kDouble), index); }, "Double");
+  expect_refusal([&] { rsd::ops::voxel_pool(depth.to(torch::kHalf), feat, index); },
+                 "depth is Half but feat is Float");
+  expect_refusal([&] { rsd::ops::voxel_pool(depth, feat.to(torch::kBFloat16), index); },
+                 "depth is Float but feat is BFloat16");
+  expect_refusal(
+      [&] { rsd::ops::voxel_pool(depth.to(torch::kInt), feat.to(torch::kInt), index); },
+      "must be float, double, half or bfloat16, got Int");
   expect_refusal([&] { rsd::ops::voxel_pool(depth, feat, VoxelPoolIndex{}); }, "index is empty");
   expect_refusal([&] { rsd::ops::set_voxel_pool_cpu_variant("sse9"); }, "known: auto");
 }
@@ -453,6 +585,24 @@ TEST_F(VoxelPoolCudaTest, MatchesCpuAndRepeats_CUDA) {
   const Result gpu_again = run_op(gpu_inputs, gpu_index, grad.cuda());
   expect_close(Result{gpu.out.cpu(), gpu.depth_grad.cpu(), gpu.feat_grad.cpu()}, cpu, 1e-5, 1e-6);
   expect_identical(gpu, gpu_again);
+}
+
+TEST_F(VoxelPoolCudaTest, HalfAndBFloat16MatchCpuFloat_CUDA) {
+  // C = 24 and 136 take 4 channels per thread (136: two 128-channel passes whose depth-gradient
+  // sums meet in fp32), C = 5 and 19 one; Z = 3 collapses height bins; one cell of 4800 points.
+  const Frustum frustum{2, 3, 16, 8, 12};
+  const torch::Tensor points = random_points(kGrid, frustum, 161);
+  const torch::Tensor points_z3 = random_points(kGridZ3, frustum, 162);
+  for (const torch::Dtype dtype : {torch::kHalf, torch::kBFloat16}) {
+    check_16_bit_against_fp32(points, kGrid, frustum, 24, 163, dtype, torch::kCUDA,
+                              kCudaRoundoffs, "random");
+    check_16_bit_against_fp32(points, kGrid, frustum, 136, 164, dtype, torch::kCUDA,
+                              kCudaRoundoffs, "random_two_passes");
+    check_16_bit_against_fp32(points_z3, kGridZ3, frustum, 5, 165, dtype, torch::kCUDA,
+                              kCudaRoundoffs, "random_z3");
+    check_16_bit_against_fp32(one_cell_points(), kGrid, {1, 4, 30, 5, 8}, 19, 166, dtype,
+                              torch::kCUDA, kCudaRoundoffs, "one_cell");
+  }
 }
 
 }  // namespace

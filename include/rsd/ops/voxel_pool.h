@@ -73,11 +73,16 @@ enum class IndexSort {
 VoxelPoolIndex build_voxel_pool_index(const torch::Tensor& points, const GridSpec& grid,
                                       IndexSort sort = IndexSort::automatic);
 
-/// depth (B, N, D, fH, fW), feat (B, N, fH, fW, C) channel-last, same dtype (float or double) and
-/// device as the index -> BEV features (B, Z*C, Y, X), contiguous. Differentiable in depth and
+/// depth (B, N, D, fH, fW), feat (B, N, fH, fW, C) channel-last, of one dtype and on the device of
+/// the index -> BEV features (B, Z*C, Y, X), contiguous, of that dtype. Differentiable in depth and
 /// feat (once: a second derivative throws). Non-contiguous inputs are made contiguous first (a
 /// copy; produce channel-last feat directly to avoid it). On the meta device it checks the inputs
 /// and returns an output (and gradients) of the right shape and dtype without data.
+/// Dtypes: float and double are summed in their own precision; half and bfloat16 are accepted
+/// too, summed in fp32 and rounded once per output element (and per gradient element), so they
+/// match the fp32 op on the same inputs to the 16-bit rounding of the result: a relative error
+/// of about 2^-11 (half) or 2^-8 (bfloat16) of the element's magnitude. The CPU computes them by
+/// widening to float (a copy of depth and feat); CUDA has native 16-bit kernels.
 torch::Tensor voxel_pool(const torch::Tensor& depth, const torch::Tensor& feat,
                          const VoxelPoolIndex& index);
 

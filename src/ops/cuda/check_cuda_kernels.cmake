@@ -12,11 +12,15 @@ foreach(var OBJECTS NM OBJDUMP ARCHITECTURES)
   string(REPLACE "," ";" ${var} "${${var}}")
 endforeach()
 
-set(expected_kernels
-  "voxel_pool_forward_kernel<float, 4>" "voxel_pool_forward_kernel<float, 1>"
-  "voxel_pool_forward_kernel<double, 4>" "voxel_pool_forward_kernel<double, 1>"
-  "voxel_pool_backward_kernel<float, 4>" "voxel_pool_backward_kernel<float, 1>"
-  "voxel_pool_backward_kernel<double, 4>" "voxel_pool_backward_kernel<double, 1>")
+# <stored type, accumulator type, channels per thread>: 16-bit types accumulate in float.
+set(expected_kernels "")
+foreach(types IN ITEMS "float, float" "double, double" "__half, float" "__nv_bfloat16, float")
+  foreach(direction IN ITEMS forward backward)
+    foreach(vec IN ITEMS 4 1)
+      list(APPEND expected_kernels "voxel_pool_${direction}_kernel<${types}, ${vec}>")
+    endforeach()
+  endforeach()
+endforeach()
 
 set(symbols "")
 set(fatbin_bytes 0)

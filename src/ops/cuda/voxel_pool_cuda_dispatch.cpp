@@ -15,6 +15,14 @@ void check_launch(int code, const char* what) {
   RSD_CHECK(code == 0, "voxel_pool: the CUDA ", what, " kernel failed: ", error_text(code));
 }
 
+// The launchers' name for a 16-bit dtype (at::Half and __half, at::BFloat16 and __nv_bfloat16
+// share their bits).
+Float16 float16_format(torch::ScalarType type) {
+  if (type == torch::kHalf) return Float16::half;
+  RSD_CHECK(type == torch::kBFloat16, "voxel_pool: no CUDA kernel for ", type);
+  return Float16::bfloat16;
+}
+
 }  // namespace
 
 void forward(const detail::PoolIndexView& index, const torch::Tensor& depth,
@@ -25,9 +33,13 @@ void forward(const detail::PoolIndexView& index, const torch::Tensor& depth,
     check_launch(pool_forward(index, depth.data_ptr<double>(), feat.data_ptr<double>(), channels,
                               out.data_ptr<double>(), stream),
                  "forward");
-  } else {
+  } else if (depth.scalar_type() == torch::kFloat) {
     check_launch(pool_forward(index, depth.data_ptr<float>(), feat.data_ptr<float>(), channels,
                               out.data_ptr<float>(), stream),
+                 "forward");
+  } else {
+    check_launch(pool_forward(index, float16_format(depth.scalar_type()), depth.data_ptr(),
+                              feat.data_ptr(), channels, out.data_ptr(), stream),
                  "forward");
   }
 }
@@ -42,11 +54,20 @@ void backward(const detail::PoolIndexView& index, const torch::Tensor& depth,
                                grad_rows.data_ptr<double>(), depth_grad.data_ptr<double>(),
                                feat_grad.data_ptr<double>(), stream),
                  "backward");
-  } else {
+  } else if (depth.scalar_type() == torch::kFloat) {
     check_launch(pool_backward(index, depth.data_ptr<float>(), feat.data_ptr<float>(), channels,
                                grad_rows.data_ptr<float>(), depth_grad.data_ptr<float>(),
                                feat_grad.data_ptr<float>(), stream),
                  "backward");
+  } else {
+    // The depth gradient is summed over channel passes in fp32 and rounded once, here.
+    const torch::Tensor depth_grad_fp32 =
+        torch::empty_like(depth_grad, depth_grad.options().dtype(torch::kFloat));
+    check_launch(pool_backward(index, float16_format(depth.scalar_type()), depth.data_ptr(),
+                               feat.data_ptr(), channels, grad_rows.data_ptr(),
+                               depth_grad_fp32.data_ptr<float>(), feat_grad.data_ptr(), stream),
+                 "backward");
+    depth_grad.copy_(depth_grad_fp32);
   }
 }
 

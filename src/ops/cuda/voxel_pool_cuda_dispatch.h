@@ -8,7 +8,8 @@
 
 namespace rsd::ops::cuda {
 
-/// depth, feat contiguous on one GPU; out (B, Z*C, Y, X) allocated by the caller.
+/// depth, feat contiguous on one GPU, float, double, half or bfloat16 (summed in float);
+/// out (B, Z*C, Y, X) allocated by the caller.
 void forward(const detail::PoolIndexView& index, const torch::Tensor& depth,
              const torch::Tensor& feat, int64_t channels, torch::Tensor& out);
 
