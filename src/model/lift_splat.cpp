@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rsd/util/error.h"
+#include "rsd/util/mixed_precision.h"
 
 namespace rsd::model {
 namespace {
@@ -110,6 +111,9 @@ LiftSplatImpl::LiftSplatImpl(LiftSplatOptions options_) : options(std::move(opti
 torch::Tensor LiftSplatImpl::ego_points(const torch::Tensor& intrinsics,
                                         const torch::Tensor& img_aug,
                                         const torch::Tensor& cam2ego, torch::Dtype dtype) const {
+  // The camera matrices in `dtype` also under autocast (train.amp), which would run their
+  // products in bf16/fp16 and move points across cell borders.
+  const AutocastPause exact_geometry;
   return frustum_to_ego(make_frustum(options, intrinsics.options().dtype(dtype)), intrinsics,
                         img_aug, cam2ego);
 }
@@ -160,7 +164,10 @@ LiftSplatOutput LiftSplatImpl::forward(const torch::Tensor& features,
   const int64_t bins = options.depth_bins();
   const int64_t channels = options.context_channels();
 
-  const torch::Tensor logits = depth_net->forward(features);  // (B*N, D + C, fH, fW)
+  // The depth softmax and the pooling run in at least fp32, also when the depth net ran in
+  // bf16/fp16 under autocast (train.amp): the pooling sums many products per cell.
+  const torch::Tensor net_logits = depth_net->forward(features);  // (B*N, D + C, fH, fW)
+  const torch::Tensor logits = at_least_float(net_logits);
   LiftSplatOutput output;
   output.depth = torch::softmax(logits.narrow(1, 0, bins), 1)
                      .reshape({batch, cameras, bins, height, width});
@@ -169,7 +176,7 @@ LiftSplatOutput LiftSplatImpl::forward(const torch::Tensor& features,
                                     .permute({0, 2, 3, 1})
                                     .reshape({batch, cameras, height, width, channels});
   const ops::VoxelPoolIndex& index =
-      cached_index(intrinsics, img_aug, cam2ego, features.scalar_type());
+      cached_index(intrinsics, img_aug, cam2ego, logits.scalar_type());
   output.bev = ops::voxel_pool(output.depth, context, index);
   return output;
 }

@@ -128,6 +128,7 @@ class MetricsHook : public Hook {
         .add("samples_per_s", static_cast<double>(window_.samples) / seconds)
         .add("data_wait_fraction", window_.data_wait_seconds / seconds)
         .add("time", window_.seconds / static_cast<double>(window_.steps));
+    if (step.loss_scale > 0.0) record.add("loss_scale", step.loss_scale);
     writer_->write(record);
   }
 

@@ -1,13 +1,32 @@
 #include "rsd/train/e2e_loss.h"
 
 #include "rsd/model/gt_boxes.h"
+#include "rsd/util/mixed_precision.h"
 
 namespace rsd::train {
+namespace {
+
+// The outputs the losses read, in at least fp32 (a forward under train.amp gives bf16/fp16).
+model::E2EOutput in_full_precision(const model::E2EOutput& output) {
+  model::E2EOutput result = output;
+  result.detection.heatmap = at_least_float(output.detection.heatmap);
+  result.detection.regression = at_least_float(output.detection.regression);
+  result.waypoints = at_least_float(output.waypoints);
+  result.risk_logits = at_least_float(output.risk_logits);
+  return result;
+}
+
+}  // namespace
 
 E2ELoss::E2ELoss(E2ELossOptions options)
     : options_(std::move(options)), risk_loss_(options_.risk) {}
 
-LossTerms E2ELoss::operator()(const model::E2EOutput& output, const data::Batch& batch) const {
+LossTerms E2ELoss::operator()(const model::E2EOutput& forward_output,
+                              const data::Batch& batch) const {
+  // Losses in fp32 whatever precision the forward ran in: focal terms, log-sums and means over
+  // thousands of BEV cells lose too much in bf16/fp16.
+  const AutocastPause full_precision;
+  const model::E2EOutput output = in_full_precision(forward_output);
   LossTerms result;
   const torch::Device device = output.waypoints.device();
   torch::Tensor total = torch::zeros({}, output.waypoints.options());

@@ -24,6 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kHookStateKey = "hooks";
+constexpr const char* kLossScalerKey = "loss_scaler";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -110,6 +111,8 @@ struct TrainerBase::Impl {
   std::unique_ptr<WarmupCosineSchedule> schedule;
   std::unique_ptr<dist::GradientSynchronizer> sync;
   std::unique_ptr<CheckpointManager> checkpoints;
+  std::unique_ptr<DynamicLossScaler> scaler;  // fp16 only
+  torch::Device device = torch::kCPU;         // the module's, for autocast; set by run()
   std::vector<std::shared_ptr<Hook>> hooks;
 
   bool started = false;
@@ -167,6 +170,28 @@ struct TrainerBase::Impl {
     schedule_options.total_steps = options.steps;
     schedule_options.warmup_steps = options.warmup_steps;
     schedule = std::make_unique<WarmupCosineSchedule>(schedule_options, multipliers);
+  }
+
+  // Everything a checkpoint holds besides weights, optimiser and progress.
+  void write_extra_state(torch::serialize::OutputArchive& archive) const {
+    write_hook_states(archive);
+    if (scaler) {
+      torch::serialize::OutputArchive own;
+      scaler->save(own);
+      archive.write(kLossScalerKey, own);
+    }
+  }
+
+  void read_extra_state(torch::serialize::InputArchive& archive) {
+    read_hook_states(archive);
+    if (!scaler) return;
+    torch::serialize::InputArchive own;
+    if (archive.try_read(kLossScalerKey, own)) {
+      scaler->load(own);
+    } else {
+      logging::warn("the checkpoint holds no fp16 loss scale (saved without train.amp: fp16): "
+                    "starting from the initial scale " + std::to_string(scaler->scale_value()));
+    }
   }
 
   void write_hook_states(torch::serialize::OutputArchive& archive) const {
@@ -227,6 +252,9 @@ TrainerBase::TrainerBase(TrainerOptions options, torch::nn::Module& module,
                                  has_validation, std::move(communicator));
   Impl& s = *impl_;
   s.build_optimizer(groups);
+  if (s.options.amp == Precision::fp16) {
+    s.scaler = std::make_unique<DynamicLossScaler>(s.options.loss_scale);
+  }
   if (!s.options.run_dir.empty()) {
     s.checkpoints = std::make_unique<CheckpointManager>(
         s.options.run_dir + "/checkpoints", static_cast<int>(s.options.keep_checkpoints));
@@ -257,14 +285,8 @@ const TrainerState& TrainerBase::state() const { return impl_->state; }
 torch::optim::Optimizer& TrainerBase::optimizer() { return *impl_->optimizer; }
 
 std::vector<double> TrainerBase::mean_over_ranks(std::vector<double> values) {
-  dist::Communicator& communicator = *impl_->communicator;
-  if (communicator.world_size() == 1) return values;
-  std::vector<torch::Tensor> packed{torch::tensor(values, torch::kFloat64)};
-  communicator.all_reduce_sum(packed);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    values[i] = packed[0][static_cast<int64_t>(i)].item<double>() / communicator.world_size();
-  }
-  return values;
+  // On the communicator's own device for values: NCCL reduces CUDA tensors only.
+  return impl_->communicator->mean(std::move(values));
 }
 
 std::string TrainerBase::save_checkpoint(bool is_best) {
@@ -274,7 +296,7 @@ std::string TrainerBase::save_checkpoint(bool is_best) {
   if (s.writes_files()) {
     path = s.checkpoints->save(
         s.state.progress, s.module, *s.optimizer, is_best,
-        [&](torch::serialize::OutputArchive& archive) { s.write_hook_states(archive); });
+        [&](torch::serialize::OutputArchive& archive) { s.write_extra_state(archive); });
     s.last_checkpoint = path;
   }
   s.communicator->barrier();  // no rank races ahead of a checkpoint it may need to resume from
@@ -291,6 +313,7 @@ NamedValues TrainerBase::validate() {
   LossSums sums;
   try {
     start_validation();
+    const AutocastScope autocast(s.device, s.options.amp);
     while (std::optional<StepResult> result = validation_step()) {
       sums.add(*result, "validation_step");
       if (sums.count() == s.options.val_batches) break;
@@ -342,19 +365,27 @@ void TrainerBase::run_step() {
     const auto wait_start = Clock::now();
     next_batch();
     data_wait += seconds_since(wait_start);
-    const StepResult result = training_step();
+    StepResult result;
+    {
+      const AutocastScope autocast(s.device, o.amp);
+      result = training_step();
+    }
     if (s.sync && micro == o.accumulate - 1) s.sync->arm();
-    (result.loss / static_cast<double>(o.accumulate)).backward();
+    const torch::Tensor loss = result.loss / static_cast<double>(o.accumulate);
+    (s.scaler ? s.scaler->scale(loss) : loss).backward();
     sums.add(result, "training_step");
   }
   if (s.sync) s.sync->finish();
   const std::vector<double> means = mean_over_ranks(sums.means());
+  // After the all-reduce every rank holds the same gradients, so all find the same overflow.
+  const bool overflow = s.scaler && !s.scaler->unscale(s.parameters);
 
   StepRecord& record = state.last_step;
   record = StepRecord{};
   record.losses = zip(sums.names(), means);
   record.lr = s.schedule->lr_at(step);
   record.samples = o.accumulate * s.samples_per_batch();
+  if (s.scaler) record.loss_scale = s.scaler->scale_value();
   for (const auto& hook : s.hooks) hook->after_backward(state);
 
   ++state.progress.step;
@@ -366,6 +397,7 @@ void TrainerBase::run_step() {
     logging::warn("step " + std::to_string(state.progress.step) + ": non-finite loss (" +
                   format_values(record.losses) + "); update skipped (" +
                   std::to_string(state.progress.bad_steps) + " in a row)");
+    if (s.scaler) s.scaler->update(/*overflow=*/true);
     if (state.progress.bad_steps >= o.max_bad_steps) {
       const std::string path = save_checkpoint(false);
       throw Error("training stopped: " + std::to_string(state.progress.bad_steps) +
@@ -373,8 +405,18 @@ void TrainerBase::run_step() {
                   std::to_string(state.progress.step) +
                   (path.empty() ? std::string() : "; checkpoint " + path));
     }
+  } else if (overflow) {
+    s.optimizer->zero_grad();
+    record.skipped = true;
+    record.overflow = true;
+    s.scaler->update();
+    logging::info("step " + std::to_string(state.progress.step) +
+                  ": fp16 gradients overflowed at loss scale " +
+                  std::to_string(record.loss_scale) + "; update skipped, scale lowered to " +
+                  std::to_string(s.scaler->scale_value()));
   } else {
     state.progress.bad_steps = 0;
+    if (s.scaler) s.scaler->update();
     const double max_norm =
         o.grad_clip > 0.0 ? o.grad_clip : std::numeric_limits<double>::infinity();
     record.grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, max_norm);
@@ -398,7 +440,7 @@ TrainSummary TrainerBase::run(bool resume) {
   if (resume && s.checkpoints) {
     const auto restored = s.checkpoints->resume(
         s.module, *s.optimizer,
-        [&](torch::serialize::InputArchive& archive) { s.read_hook_states(archive); });
+        [&](torch::serialize::InputArchive& archive) { s.read_extra_state(archive); });
     if (restored) {
       state.progress = *restored;
       logging::info("resumed at step " + std::to_string(state.progress.step) + " (epoch " +
@@ -408,6 +450,10 @@ TrainSummary TrainerBase::run(bool resume) {
     }
   }
   dist::broadcast_module(*s.communicator, s.module);
+  s.device = s.parameters.front().device();
+  RSD_CHECK(autocast_supported(s.device, o.amp), "mixed precision ", to_string(o.amp),
+            " is not available on ", s.device.str(), " with this libtorch",
+            s.device.is_cpu() ? " (its CPU autocast takes bf16 only)" : "");
   if (s.communicator->world_size() > 1) {
     s.sync = std::make_unique<dist::GradientSynchronizer>(s.communicator, s.parameters,
                                                           s.communicator->options().bucket_mb);

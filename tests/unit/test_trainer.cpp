@@ -564,4 +564,115 @@ TEST(Trainer, RefusesDuplicateOrMalformedHookNamesAndLateHooks) {
   EXPECT_THROW(trainer.add_hook(std::make_shared<RecordingHook>("late", 50, nullptr)), rsd::Error);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Mixed precision (train.amp).
+
+TEST(TrainerAmp, Bf16AutocastTrainingLowersTheLossesOnTheCpu) {
+  TempDir dir;
+  TrainerOptions options = tiny_e2e_trainer_options(dir.path());
+  options.amp = rsd::Precision::bf16;
+  options.steps = 30;
+  options.warmup_steps = 0;
+  options.lr = 0.003;
+  options.checkpoint_every = 0;
+  const TinyRun run = train_e2e(options, false, false, true, /*samples=*/4);
+  const auto lines = read_metrics(dir.file("metrics.jsonl"));
+  ASSERT_EQ(lines.size(), 30u);
+  auto mean = [&](const char* key, std::size_t from, std::size_t to) {
+    double sum = 0.0;
+    for (std::size_t i = from; i < to; ++i) sum += lines[i].at(key).get<double>();
+    return sum / static_cast<double>(to - from);
+  };
+  for (const char* key : {"loss", "loss_planning", "loss_risk"}) {
+    EXPECT_LT(mean(key, 26, 30), 0.8 * mean(key, 0, 4)) << key;
+  }
+  EXPECT_FALSE(lines.back().contains("loss_scale"));  // bf16 needs none
+  for (const auto& parameter : run.model->parameters()) {
+    EXPECT_EQ(parameter.scalar_type(), torch::kFloat);  // master weights stay fp32
+  }
+}
+
+// Multiplies the loss of one call by 1e34: finite in fp32, but its scaled fp16 gradients are not.
+class OverflowingLineModule : public LineModule {
+ public:
+  StepResult training_step(const Points& batch) override {
+    StepResult result = LineModule::training_step(batch);
+    if (++calls == overflow_at_call) result.loss = result.loss * 1e34;
+    return result;
+  }
+  int64_t calls = 0;
+  int64_t overflow_at_call = 3;
+};
+
+// Records the loss scale and overflow flag of every step.
+class LossScaleRecorder : public Hook {
+ public:
+  std::string name() const override { return "loss_scale_recorder"; }
+  void after_step(TrainerState& state) override {
+    scales.push_back(state.last_step.loss_scale);
+    overflows.push_back(state.last_step.overflow);
+  }
+  std::vector<double> scales;
+  std::vector<bool> overflows;
+};
+
+TEST(TrainerAmp, Fp16SkipsAnOverflowingStepHalvesThenGrowsTheScaleAndResumesItFromACheckpoint) {
+  if (!rsd::autocast_supported(torch::kCPU, rsd::Precision::fp16)) {
+    GTEST_SKIP() << "this libtorch has no fp16 autocast on the CPU (libtorch < 2.4); the "
+                    "PyPI torch 2.x build runs this test";
+  }
+  TempDir dir;
+  auto fp16_options = [&](const std::string& run_dir) {
+    TrainerOptions options = line_options(run_dir, 6);
+    options.amp = rsd::Precision::fp16;
+    options.loss_scale.init_scale = 1024.0;
+    options.loss_scale.growth_interval = 2;
+    options.lr = 0.05;
+    return options;
+  };
+  auto train = [&](TrainerOptions options, int64_t calls_done, bool resume) {
+    torch::manual_seed(11);
+    auto module = std::make_shared<OverflowingLineModule>();
+    module->calls = calls_done;
+    rsd::train::Trainer<Points> trainer(options, module, std::make_shared<LineSource>(4));
+    auto recorder = std::make_shared<LossScaleRecorder>();
+    trainer.add_hook(recorder);
+    trainer.run(resume);
+    return std::make_pair(module, recorder);
+  };
+
+  const auto [whole, whole_scales] = train(fp16_options(dir.file("whole")), 0, false);
+  EXPECT_EQ(whole_scales->scales, (std::vector<double>{1024, 1024, 2048, 1024, 1024, 2048}));
+  EXPECT_EQ(whole_scales->overflows, (std::vector<bool>{false, false, true, false, false, false}));
+
+  TrainerOptions first = fp16_options(dir.file("split"));
+  first.stop_after = 4;  // the end of a run is checkpointed
+  train(first, 0, false);
+  const auto [second, second_scales] = train(fp16_options(dir.file("split")), 4, true);
+  // A fresh scaler would give 1024 at step 6: the checkpoint carried scale 1024 with 1 good step.
+  EXPECT_EQ(second_scales->scales, (std::vector<double>{1024, 2048}));
+  const auto whole_parameters = whole->net->parameters();
+  const auto second_parameters = second->net->parameters();
+  for (std::size_t i = 0; i < whole_parameters.size(); ++i) {
+    EXPECT_TRUE(torch::equal(whole_parameters[i], second_parameters[i])) << i;
+  }
+}
+
+TEST(TrainerAmp, Fp16WithoutFp16AutocastOnTheDeviceIsRefusedAtRun) {
+  if (rsd::autocast_supported(torch::kCPU, rsd::Precision::fp16)) {
+    GTEST_SKIP() << "this libtorch autocasts to fp16 on the CPU";
+  }
+  TrainerOptions options = line_options("", 2);
+  options.amp = rsd::Precision::fp16;
+  rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(4));
+  try {
+    trainer.run();
+    ADD_FAILURE() << "fp16 on a CPU without fp16 autocast trained";
+  } catch (const rsd::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("fp16"), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace

@@ -81,7 +81,8 @@ class LiftSplatImpl : public torch::nn::Module {
   ops::VoxelPoolIndex build_index(const torch::Tensor& intrinsics, const torch::Tensor& img_aug,
                                   const torch::Tensor& cam2ego, torch::Dtype dtype) const;
 
-  /// Ego-frame frustum points (B, N, D, fH, fW, 3) of a geometry, in `dtype`.
+  /// Ego-frame frustum points (B, N, D, fH, fW, 3) of a geometry, computed in `dtype` also
+  /// under autocast.
   torch::Tensor ego_points(const torch::Tensor& intrinsics, const torch::Tensor& img_aug,
                            const torch::Tensor& cam2ego, torch::Dtype dtype) const;
 

@@ -1,6 +1,7 @@
 // The Trainer trains any model that implements TrainModule<Batch> on batches from a
 // BatchSource<Batch>: AdamW with per-group learning-rate multipliers, warmup then cosine, gradient
-// accumulation and clipping, a NaN/Inf guard, validation, atomic checkpoints with exact resume
+// accumulation and clipping, a NaN/Inf guard, mixed precision (bf16/fp16 autocast, fp16 loss
+// scaling), validation, atomic checkpoints with exact resume
 // (weights, optimiser, RNG, data position, hook states), metrics.jsonl and a progress bar, and
 // data-parallel gradient averaging when the communicator holds several processes (only rank 0
 // writes files). Hooks (hook.h) run at fixed points of the loop.
@@ -23,6 +24,8 @@
 
 #include "rsd/train/batch_source.h"
 #include "rsd/train/hook.h"
+#include "rsd/train/loss_scaler.h"
+#include "rsd/util/mixed_precision.h"
 #include "rsd/train/train_module.h"
 #include "rsd/train/trainer_state.h"
 #include "rsd/util/error.h"
@@ -48,6 +51,10 @@ struct TrainerOptions {
   int64_t max_bad_steps = 5;      // consecutive non-finite losses before the run stops
   int64_t log_every = 10;
   bool progress = true;
+  /// Autocast of training_step and validation_step on the model's device (mixed_precision.h);
+  /// fp16 adds a dynamic loss scale (loss_scaler.h), saved in checkpoints.
+  Precision amp = Precision::fp32;
+  LossScalerOptions loss_scale;   // fp16 only
   /// runs/<name>: rank 0 writes metrics.jsonl and checkpoints/ there, and every rank resumes
   /// from its checkpoints (a shared file system across machines). Empty: no files, no resume.
   std::string run_dir;

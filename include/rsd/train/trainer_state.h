@@ -22,7 +22,9 @@ using NamedValues = std::vector<std::pair<std::string, double>>;
 struct StepRecord {
   /// "loss" (the total), then the module's terms: means over the micro-batches and the ranks.
   NamedValues losses;
-  bool skipped = false;            // the total was NaN/Inf: no update
+  bool skipped = false;            // the total was NaN/Inf, or fp16 gradients overflowed: no update
+  bool overflow = false;           // fp16: the gradients held inf/NaN at loss_scale (skipped)
+  double loss_scale = 0.0;         // fp16: the loss scale of this step; 0 without one
   double lr = 0.0;                 // the schedule's rate at multiplier 1
   double grad_norm = 0.0;          // global gradient norm before clipping; 0 when skipped
   double seconds = 0.0;            // this rank's time for the step: data, forward, backward, update
