@@ -50,6 +50,10 @@ void add_loader_flags(CLI::App& command, LoaderBenchOptions& options) {
       ->check(CLI::Range(1, 1000))->capture_default_str();
   command.add_option("--workers", options.workers, "loader worker threads to measure")
       ->delimiter(',')->capture_default_str();
+  command.add_option("--height", options.height, "network input height (256: b2d_base; 128: synth_tiny)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  command.add_option("--width", options.width, "network input width (704: b2d_base; 352: synth_tiny)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_flag("--augment", options.augment, "training augmentation on");
 }
 
