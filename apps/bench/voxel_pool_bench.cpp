@@ -183,10 +183,24 @@ double quantile_of(const torch::Tensor& sorted, double q) {
   return sorted[position].item<double>();
 }
 
+// `expected` is computed in fp32. A 16-bit result may be off by its own rounding: two unit
+// roundoffs (2^-11 half, 2^-8 bfloat16) of each element, or of a hundredth of the largest one.
 void check_close(const torch::Tensor& actual, const torch::Tensor& expected, const char* what) {
-  RSD_CHECK(torch::allclose(actual, expected, 1e-4, 1e-4), "voxel-pool bench: the op's ", what,
+  const torch::Tensor widened = actual.to(torch::kFloat);
+  double rtol = 1e-4, atol = 1e-4;
+  if (actual.scalar_type() == torch::kHalf || actual.scalar_type() == torch::kBFloat16) {
+    rtol = std::ldexp(2.0, actual.scalar_type() == torch::kHalf ? -11 : -8);
+    atol = rtol * 1e-2 * expected.abs().max().item<double>();
+  }
+  RSD_CHECK(torch::allclose(widened, expected, rtol, atol), "voxel-pool bench: the op's ", what,
             " differs from the naive baseline's (max |diff| ",
-            (actual - expected).abs().max().item<double>(), "); not timing a wrong result");
+            (widened - expected).abs().max().item<double>(), "); not timing a wrong result");
+}
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "half") return torch::kHalf;
+  if (name == "bfloat16") return torch::kBFloat16;
+  return torch::kFloat;  // the flag's check admits nothing else
 }
 
 // Times `body` on `device`: CUDA kernels run asynchronously, so each iteration waits for them.
@@ -218,6 +232,11 @@ void add_voxel_pool_flags(CLI::App& command, VoxelPoolBenchOptions& options) {
   command.add_option("--device", options.device,
                      "auto, cpu, cuda or cuda:N (as run.device); the op and both baselines run there")
       ->capture_default_str();
+  command.add_option("--dtype", options.dtype,
+                     "depth, feat and gradient dtype for the op and both baselines (the op sums "
+                     "half and bfloat16 in fp32; it is checked against the fp32 naive baseline)")
+      ->check(CLI::IsMember({"float", "half", "bfloat16"}))
+      ->capture_default_str();
 }
 
 int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& options) {
@@ -246,13 +265,14 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   const auto index = std::make_shared<rsd::ops::VoxelPoolIndex>(rsd::ops::build_voxel_pool_index(points, grid));
   auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
   // Drawn on the CPU (the same numbers on every device), then moved.
+  const torch::Dtype dtype = parse_dtype(options.dtype);
   const torch::Tensor depth =
       torch::softmax(2.0 * torch::randn({batch, cameras, bins, height, width}, generator), 2)
-          .to(device);
+          .to(device, dtype);
   const torch::Tensor feat =
-      torch::randn({batch, cameras, height, width, channels}, generator).to(device);
+      torch::randn({batch, cameras, height, width, channels}, generator).to(device, dtype);
   const torch::Tensor grad =
-      torch::randn({batch, grid.nz() * channels, grid.ny(), grid.nx()}, generator).to(device);
+      torch::randn({batch, grid.nz() * channels, grid.ny(), grid.nx()}, generator).to(device, dtype);
   const torch::Tensor depth_rg = depth.clone().requires_grad_(true);
   const torch::Tensor feat_rg = feat.clone().requires_grad_(true);
   const int64_t cells = batch * grid.cells();
@@ -276,14 +296,20 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   };
 
   // Correctness gate: the op, the naive path and the cumsum trick agree before anything is timed.
+  // The references run in fp32 on the same (for 16-bit dtypes: rounded) inputs.
+  const torch::Tensor depth_fp32 = depth.to(torch::kFloat).detach().requires_grad_(true);
+  const torch::Tensor feat_fp32 = feat.to(torch::kFloat).detach().requires_grad_(true);
   {
     torch::NoGradGuard no_grad;
     const torch::Tensor ours = rsd::ops::voxel_pool(depth, feat, *index);
-    check_close(ours, naive_pool(depth, feat, rows_with_dummy, *index), "output");
-    check_close(cumsum_pool(depth, feat, plan, *index), ours, "output (cumsum trick)");
+    const torch::Tensor naive = naive_pool(depth_fp32, feat_fp32, rows_with_dummy, *index);
+    check_close(ours, naive, "output");
+    check_close(cumsum_pool(depth_fp32, feat_fp32, plan, *index), naive, "output (cumsum trick)");
   }
   const auto ours_grads = ours_fwd_bwd();
-  const auto naive_grads = naive_fwd_bwd();
+  const auto naive_grads =
+      torch::autograd::grad({naive_pool(depth_fp32, feat_fp32, rows_with_dummy, *index)},
+                            {depth_fp32, feat_fp32}, {grad.to(torch::kFloat)});
   check_close(ours_grads[0], naive_grads[0], "depth gradient");
   check_close(ours_grads[1], naive_grads[1], "feat gradient");
 
@@ -344,10 +370,15 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   const int64_t frustum_points = points.numel() / 3;
   const int64_t feature_rows = batch * cameras * height * width;
 
-  // Compulsory bytes (voxel-pooling.md §7, CSR layout with one int32 per kept point).
-  const double forward_bytes = 4.0 * kept + 4.0 * feature_rows * channels + 4.0 * kept +
-                               4.0 * (cells + 1) + 4.0 * cells * channels;
-  const double backward_bytes = 4.0 * cells * channels + 12.0 * frustum_points + 8.0 * feature_rows * channels;
+  // Compulsory bytes (voxel-pooling.md §7, CSR layout with one int32 per kept point), with
+  // values of the bench's dtype: forward = depth of each kept point, feat, the point index,
+  // cell_ptr, the output; backward = out_grad, per frustum point its cell, depth and depth_grad,
+  // feat and feat_grad.
+  const double value = static_cast<double>(c10::elementSize(dtype));
+  const double forward_bytes = value * kept + value * feature_rows * channels + 4.0 * kept +
+                               4.0 * (cells + 1) + value * cells * channels;
+  const double backward_bytes = value * cells * channels + (4.0 + 2.0 * value) * frustum_points +
+                                2.0 * value * feature_rows * channels;
   const auto median = [&](const char* name) { return find(results, name).median_s(); };
   const double forward_s = median("voxel_pool/forward");
   const double backward_s = median("voxel_pool/backward");
@@ -397,7 +428,7 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
         {"effective_forward_backward_pct_of_copy",
          100.0 * (forward_bytes + backward_bytes) / fwd_bwd_s / 1e9 / copy_GBps}});
   }
-  report(std::string("voxel-pool config ") + config.name + ", CPU kernels " +
+  report(std::string("voxel-pool config ") + config.name + ", " + options.dtype + ", CPU kernels " +
              rsd::ops::voxel_pool_cpu_variant(),
          settings, results, derived);
   return 0;

@@ -19,6 +19,7 @@ struct VoxelPoolBenchOptions {
   std::string cpu_variant = "auto";  // CPU kernel variant (auto, avx512, avx2, baseline)
   bool skip_baselines = false;       // time only the op (profiling)
   std::string device = "cpu";        // auto | cpu | cuda | cuda:N, as run.device
+  std::string dtype = "float";       // float | half | bfloat16: depth, feat and the gradient
 };
 
 void add_voxel_pool_flags(CLI::App& command, VoxelPoolBenchOptions& options);

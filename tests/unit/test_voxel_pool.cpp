@@ -428,8 +428,10 @@ void check_16_bit_against_fp32(const torch::Tensor& points, const GridSpec& grid
   const Inputs drawn = random_inputs(frustum, channels, seed);
   const torch::Tensor depth = drawn.depth.detach().to(dtype);
   const torch::Tensor feat = drawn.feat.detach().to(dtype);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed + 1);
   const torch::Tensor grad =
-      torch::randn({frustum.batch, grid.nz() * channels, grid.ny(), grid.nx()}).to(dtype);
+      torch::randn({frustum.batch, grid.nz() * channels, grid.ny(), grid.nx()}, generator)
+          .to(dtype);
   const Result expected = run_op(Inputs{depth.to(torch::kFloat), feat.to(torch::kFloat)},
                                  cpu_index, grad.to(torch::kFloat));
   const Inputs inputs{depth.to(device), feat.to(device)};
@@ -445,7 +447,7 @@ void check_16_bit_against_fp32(const torch::Tensor& points, const GridSpec& grid
     const double error = relative_error(pair.first, pair.second);
     EXPECT_LE(error, tolerance) << name << ": relative error " << error;
     ::testing::Test::RecordProperty(
-        label + "." + c10::toString(dtype) + "." + device.str() + "." + name, std::to_string(error));
+        label + "." + c10::toString(dtype) + "." + device.str() + "." + name, c10::str(error));
   }
   if (device.is_cuda()) expect_identical(actual, run_op(inputs, index, grad.to(device)));
 }
