@@ -1,5 +1,7 @@
 #include "rsd/data/loader.h"
 
+#include <ATen/Context.h>
+#include <c10/core/DeviceGuard.h>
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
@@ -75,6 +77,10 @@ Loader::Loader(std::shared_ptr<const SampleDataset> dataset, LoaderOptions optio
   if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size) {
     throw ConfigError(concat("loader: rank ", options_.rank, " is not in [0, world size ",
                              options_.world_size, ")"));
+  }
+  if (pins_memory() && !at::Context::hasCUDART()) {
+    throw ConfigError(concat("data.loader.pin_memory: batches for ", options_.destination.str(),
+                             " cannot be pinned, this libtorch has no CUDA"));
   }
 }
 
@@ -167,6 +173,10 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
       }
       current = -1;
       result.batch = collate(samples);
+      if (pins_memory()) {
+        const c10::DeviceGuard on_destination(options_.destination);
+        result.batch = result.batch->pin_memory();
+      }
     } catch (...) {
       result.error = std::current_exception();
       result.context = concat("loader: epoch ", s.epoch, " batch ", batch,

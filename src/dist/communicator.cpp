@@ -1,14 +1,18 @@
 #include "rsd/dist/communicator.h"
 
+#include "rsd/util/torch_compat.h"
+
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if RSD_TORCH_HAS_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #include <sstream>
 
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
-#include "rsd/util/torch_compat.h"
 
 namespace rsd::dist {
 
@@ -51,9 +55,9 @@ void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const DistOptions& o, 
   }
 }
 
-class GlooPending : public Communicator::Pending {
+class WorkPending : public Communicator::Pending {
  public:
-  GlooPending(c10::intrusive_ptr<c10d::Work> work, const DistOptions& options)
+  WorkPending(c10::intrusive_ptr<c10d::Work> work, const DistOptions& options)
       : work_(std::move(work)), options_(options) {}
   void wait() override { wait_for(work_, options_, "gradient all-reduce"); }
 
@@ -67,14 +71,57 @@ class DonePending : public Communicator::Pending {
   void wait() override {}
 };
 
+// Refuses a backend that cannot work for ranks on `device`, before anything is opened.
+void check_backend(const DistOptions& o, const c10::Device& device) {
+  if (o.backend != "nccl") return;
+  if (!device.is_cuda()) {
+    throw ConfigError("dist.backend 'nccl' all-reduces CUDA tensors only, but this rank computes on " +
+                      device.str() + "; use dist.backend: gloo (or auto) on the CPU");
+  }
+  if (!nccl_available()) {
+    throw ConfigError("dist.backend 'nccl' needs a libtorch built with CUDA and NCCL (torch >= 2.3, "
+                      "such as PyPI's: scripts/setup.sh --torch pypi); this libtorch has no NCCL, "
+                      "use dist.backend: gloo");
+  }
+}
+
+c10::intrusive_ptr<torch_compat::CollectiveBackend> gloo_group(
+    const c10::intrusive_ptr<c10d::Store>& store, const DistOptions& o) {
+  auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout_of(o));
+  // Loopback for single-machine jobs; otherwise the address this host resolves to.
+  gloo_options->devices.push_back(o.master_addr == "127.0.0.1" || o.master_addr == "localhost"
+                                      ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                      : c10d::ProcessGroupGloo::createDefaultDevice());
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, o.rank, o.world_size, gloo_options);
+}
+
+c10::intrusive_ptr<torch_compat::CollectiveBackend> nccl_group(
+    const c10::intrusive_ptr<c10d::Store>& store, const DistOptions& o, const c10::Device& device) {
+#if RSD_TORCH_HAS_NCCL
+  auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+  nccl_options->timeout = timeout_of(o);
+  auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, o.rank, o.world_size, nccl_options);
+  // Barriers and the lazily created NCCL communicators use this GPU rather than a guess from the rank.
+  group->setBoundDeviceId(device);
+  return group;
+#else
+  (void)store;
+  (void)o;
+  (void)device;
+  throw Error("unreachable: nccl without NCCL passes check_backend");
+#endif
+}
+
 }  // namespace
 
-Communicator::Communicator(const DistOptions& options) : options_(options) {
+bool nccl_available() { return RSD_TORCH_HAS_NCCL != 0; }
+
+Communicator::Communicator(const DistOptions& options, const c10::Device& device)
+    : options_(options), device_(device), value_device_(c10::kCPU) {
+  options_.backend = resolve_backend(options_.backend, device_);
+  check_backend(options_, device_);
+  if (options_.backend == "nccl") value_device_ = device_;
   if (!options_.distributed()) return;
-  if (options_.backend != "gloo") {
-    throw ConfigError("dist.backend '" + options_.backend +
-                      "' needs a libtorch built with CUDA and NCCL; this build has gloo only");
-  }
   group_ = std::make_unique<Group>();
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(options_.master_port);
@@ -94,22 +141,18 @@ Communicator::Communicator(const DistOptions& options) : options_(options) {
                 where(options_) + " within " + seconds(options_.timeout_s) +
                 " (is rank 0 running? is MASTER_ADDR right?): " + message_of(e));
   }
-  auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout_of(options_));
-  // Loopback for single-machine jobs; otherwise the address this host resolves to.
-  gloo_options->devices.push_back(
-      options_.master_addr == "127.0.0.1" || options_.master_addr == "localhost"
-          ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-          : c10d::ProcessGroupGloo::createDefaultDevice());
   try {
-    group_->process_group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        group_->store, options_.rank, options_.world_size, gloo_options);
+    group_->process_group = options_.backend == "nccl" ? nccl_group(group_->store, options_, device_)
+                                                      : gloo_group(group_->store, options_);
   } catch (const std::exception& e) {
     throw Error("rank " + std::to_string(options_.rank) + ": the " +
                 std::to_string(options_.world_size) + " ranks did not all join at " +
-                where(options_) + " within " + seconds(options_.timeout_s) + ": " + message_of(e));
+                where(options_) + " within " + seconds(options_.timeout_s) + " (" +
+                options_.backend + "): " + message_of(e));
   }
   logging::info("joined data-parallel job at " + where(options_) + " as rank " +
-                std::to_string(options_.rank) + " of " + std::to_string(options_.world_size));
+                std::to_string(options_.rank) + " of " + std::to_string(options_.world_size) +
+                " (" + options_.backend + ", " + device_.str() + ")");
 }
 
 Communicator::~Communicator() = default;
@@ -124,7 +167,7 @@ std::unique_ptr<Communicator::Pending> Communicator::all_reduce_sum_async(
   c10d::AllreduceOptions reduce;
   reduce.reduceOp = c10d::ReduceOp::SUM;
   reduce.timeout = timeout_of(options_);
-  return std::make_unique<GlooPending>(group_->process_group->allreduce(tensors, reduce), options_);
+  return std::make_unique<WorkPending>(group_->process_group->allreduce(tensors, reduce), options_);
 }
 
 void Communicator::broadcast(std::vector<torch::Tensor>& tensors, int root) {
@@ -146,11 +189,19 @@ void Communicator::barrier() {
   wait_for(group_->process_group->barrier(options), options_, "barrier");
 }
 
-double Communicator::mean(double value) {
-  if (!group_) return value;
-  std::vector<torch::Tensor> tensors{torch::full({1}, value, torch::kFloat64)};
-  all_reduce_sum(tensors);
-  return tensors[0].item<double>() / static_cast<double>(options_.world_size);
+double Communicator::mean(double value) { return mean(std::vector<double>{value}).front(); }
+
+std::vector<double> Communicator::mean(std::vector<double> values) {
+  if (!group_ || values.empty()) return values;
+  std::vector<torch::Tensor> packed{
+      torch::tensor(values, torch::TensorOptions(torch::kFloat64).device(value_device_))};
+  all_reduce_sum(packed);
+  const torch::Tensor sums = packed[0].to(torch::kCPU);
+  const double* sum = sums.data_ptr<double>();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = sum[i] / static_cast<double>(options_.world_size);
+  }
+  return values;
 }
 
 void broadcast_module(Communicator& communicator, torch::nn::Module& module) {

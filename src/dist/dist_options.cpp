@@ -22,8 +22,8 @@ bool read_int_env(const char* name, int& value) {
 }
 
 void validate(const DistOptions& o) {
-  if (o.backend != "gloo" && o.backend != "nccl") {
-    throw ConfigError("dist.backend '" + o.backend + "' is not known (valid: gloo, nccl)");
+  if (o.backend != "auto" && o.backend != "gloo" && o.backend != "nccl") {
+    throw ConfigError("dist.backend '" + o.backend + "' is not known (valid: auto, gloo, nccl)");
   }
   if (o.world_size < 1) throw ConfigError("WORLD_SIZE must be at least 1");
   if (o.rank < 0 || o.rank >= o.world_size) {
@@ -50,6 +50,11 @@ DistOptions with_environment(DistOptions options) {
   if (!read_int_env("LOCAL_RANK", options.local_rank)) options.local_rank = options.rank;
   validate(options);
   return options;
+}
+
+std::string resolve_backend(const std::string& backend, const c10::Device& device) {
+  if (backend != "auto") return backend;
+  return device.is_cuda() ? "nccl" : "gloo";
 }
 
 }  // namespace rsd::dist

@@ -37,6 +37,8 @@ struct GradientSynchronizer::State {
   // Copies a bucket's gradients into its flat buffer and starts the all-reduce. One extra value
   // per parameter counts the ranks that have a gradient for it: a parameter no rank touched keeps
   // an undefined gradient, as it would in a single process (so the optimiser skips it there too).
+  // Every piece takes its parameter's options, so the buffer lives where the gradients do (a GPU
+  // for NCCL) and has their dtype.
   void start(Bucket& bucket) {
     std::vector<torch::Tensor> pieces;
     std::vector<double> has_gradient;
@@ -154,12 +156,15 @@ void GradientSynchronizer::finish() {
   for (auto& bucket : s.buckets) {
     bucket.pending->wait();
     const int64_t members = static_cast<int64_t>(bucket.members.size());
-    const torch::Tensor ranks_with_gradient = bucket.flat.narrow(0, bucket.flat.numel() - members, members);
+    // One copy to the host per bucket (a GPU bucket would otherwise synchronise per parameter).
+    const torch::Tensor ranks_with_gradient =
+        bucket.flat.narrow(0, bucket.flat.numel() - members, members).to(torch::kCPU, torch::kDouble);
+    const double* ranks = ranks_with_gradient.data_ptr<double>();
     int64_t offset = 0;
     for (int64_t m = 0; m < members; ++m) {
       torch::Tensor& p = s.parameters[bucket.members[static_cast<std::size_t>(m)]];
       const int64_t n = p.numel();
-      if (ranks_with_gradient[m].item<double>() == 0.0) {
+      if (ranks[m] == 0.0) {
         offset += n;
         continue;
       }

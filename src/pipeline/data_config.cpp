@@ -79,7 +79,8 @@ data::DatasetOptions dataset_options_from(const Config& config, data::Split spli
   return options;
 }
 
-data::LoaderOptions loader_options_from(const Config& config, bool training) {
+data::LoaderOptions loader_options_from(const Config& config, bool training,
+                                        const torch::Device& destination) {
   data::LoaderOptions options;
   const Config loader = config.section("data.loader");
   options.batch_size = loader.get<int64_t>("batch_size");
@@ -88,6 +89,9 @@ data::LoaderOptions loader_options_from(const Config& config, bool training) {
   options.shuffle = training && loader.get<bool>("shuffle");
   options.drop_last = training && loader.get<bool>("drop_last");
   options.seed = static_cast<uint64_t>(config.get<int64_t>("run.seed"));
+  // Optional: configs of runs written before the key existed lack it.
+  options.pin_memory = loader.get_or<bool>("pin_memory", true);
+  options.destination = destination;
   return options;
 }
 

@@ -17,10 +17,11 @@ std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& con
 
 std::shared_ptr<data::Loader> make_loader(const Config& config, data::Split split, bool training,
                                           int64_t rank, int64_t world_size,
-                                          std::shared_ptr<const data::RiskTargetSource> risk) {
+                                          std::shared_ptr<const data::RiskTargetSource> risk,
+                                          const torch::Device& destination) {
   auto dataset = std::make_shared<data::Bench2DriveDataset>(
       dataset_options_from(config, split, training), std::move(risk));
-  data::LoaderOptions options = loader_options_from(config, training);
+  data::LoaderOptions options = loader_options_from(config, training, destination);
   options.rank = rank;
   options.world_size = world_size;
   logging::info(std::string(data::to_string(split)) + " split: " + std::to_string(dataset->size()) +

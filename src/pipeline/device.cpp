@@ -1,6 +1,7 @@
 #include "rsd/pipeline/device.h"
 
 #include <ATen/Context.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
@@ -105,6 +106,13 @@ void check_backend_for_device(const std::string& backend, const torch::Device& d
     if (!at::Context::hasCUDART()) text += " (this libtorch has no CUDA, so it has no NCCL either)";
     throw ConfigError(text + "; use dist.backend: gloo on the CPU");
   }
+}
+
+void set_current_device(const torch::Device& device) {
+  if (!device.is_cuda()) return;
+  // Through the device-generic guard interface rather than c10::cuda (c10_cuda is not there to link
+  // in a CPU-only build); only a libtorch with CUDA resolves a CUDA device in the first place.
+  c10::impl::getDeviceGuardImpl(device.type())->setDevice(device);
 }
 
 bool pin_memory_for(const torch::Device& device) {

@@ -48,8 +48,9 @@ EvalSummary run_evaluation(const Config& config, const EvalJobOptions& job) {
     throw CheckpointError(job.checkpoint + ": no such checkpoint file");
   }
 
+  set_current_device(device);  // cuda:N: N's context only, also for the loader's pinning
   std::shared_ptr<data::Loader> loader =
-      make_loader(config, split, /*training=*/false, 0, 1, risk_source_from(config));
+      make_loader(config, split, /*training=*/false, 0, 1, risk_source_from(config), device);
 
   model::E2EModel model(model_options);
   const train::TrainingProgress progress =

@@ -1,10 +1,12 @@
 #include "rsd/pipeline/process.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <opencv2/core/utility.hpp>
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "rsd/util/error.h"
@@ -22,6 +24,8 @@ RunOptions run_options_from(const Config& config) {
   if (seed < 0) throw ConfigError("config key 'run.seed' must be >= 0, got " + std::to_string(seed));
   options.seed = static_cast<uint64_t>(seed);
   options.deterministic = run.get<bool>("deterministic");
+  // Optional, like run.device: configs of runs written before the key existed lack it.
+  options.cudnn_benchmark = run.get_or<bool>("cudnn_benchmark", false);
   options.num_threads = run.get<int>("num_threads");
   if (options.num_threads < 0) {
     throw ConfigError("config key 'run.num_threads' must be >= 0 (0 = all cores), got " +
@@ -65,7 +69,16 @@ int apply_run_options(const RunOptions& options, int64_t rank) {
   const int threads = resolve_num_threads(options.num_threads);
   at::set_num_threads(threads);
   cv::setNumThreads(0);
+  if (options.deterministic) {
+    // cuBLAS is deterministic only with a fixed workspace; libtorch refuses its CUDA matrix
+    // products under deterministic algorithms without this. Both read it later, when first needed.
+    ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  }
   seed_everything(options.seed, rank, options.deterministic);
+  if (options.cudnn_benchmark && options.deterministic) {
+    logging::warn("run.cudnn_benchmark is ignored: run.deterministic needs cuDNN's autotuner off");
+  }
+  at::globalContext().setBenchmarkCuDNN(options.cudnn_benchmark && !options.deterministic);
   return threads;
 }
 

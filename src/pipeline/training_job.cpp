@@ -14,9 +14,10 @@ namespace rsd::pipeline {
 
 train::TrainSummary run_training_job(Config config, const TrainingJobOptions& job) {
   RunOptions run = run_options_from(config);
-  const dist::DistOptions dist = dist_options_from(config);
+  dist::DistOptions dist = dist_options_from(config);
   // Config mistakes before anything is written: a device that is not there, nccl on the CPU.
   const torch::Device device = run_device(run, dist.local_rank);
+  dist.backend = dist::resolve_backend(dist.backend, device);  // auto: nccl on a GPU, else gloo
   check_backend_for_device(dist.backend, device);
   if (dist.distributed() && run.name.empty()) {
     throw ConfigError("a data-parallel run needs run.name so that every rank names the same run "
@@ -32,10 +33,12 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
     run_dir = run.root + "/" + run.name;
   }
   logging::info("device: " + device.str() + ", intra-op threads: " + std::to_string(threads) +
-                ", ranks: " + std::to_string(dist.world_size));
+                ", ranks: " + std::to_string(dist.world_size) +
+                (dist.distributed() ? " over " + dist.backend : ""));
   if (job.dry_run) return {};
 
-  auto communicator = std::make_shared<dist::Communicator>(dist);
+  set_current_device(device);  // this rank's GPU, before NCCL and the loader's pinning use one
+  auto communicator = std::make_shared<dist::Communicator>(dist, device);
   std::shared_ptr<const data::RiskTargetSource> risk = risk_source_from(config);
   if (!risk && config.get<bool>("model.risk_head.enabled")) {
     logging::warn("model.risk_head.enabled but data.risk_cache is null: no frame has a risk target, "
@@ -43,10 +46,10 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
   }
   const bool has_split = config.has_value("data.split_file");
   auto train_loader = make_loader(config, has_split ? data::Split::train : data::Split::all, true,
-                                  dist.rank, dist.world_size, risk);
+                                  dist.rank, dist.world_size, risk, device);
   std::shared_ptr<data::Loader> val_loader;
   if (has_split) {
-    val_loader = make_loader(config, data::Split::val, false, dist.rank, dist.world_size, risk);
+    val_loader = make_loader(config, data::Split::val, false, dist.rank, dist.world_size, risk, device);
   } else {
     logging::info("data.split_file is null: every clip trains, no validation");
   }
@@ -58,7 +61,8 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
   trainer_options.config_yaml = config.to_yaml();
   auto module = std::make_shared<train::E2ETrainModule>(
       model, train::E2ELoss(e2e_loss_options_from(config)), e2e_train_module_options_from(config));
-  const train::LoaderSourceOptions placement{device, pin_memory_for(device)};
+  // The loaders' workers pin the batches (data.loader.pin_memory): nothing to pin here.
+  const train::LoaderSourceOptions placement{device, /*pin_memory=*/false};
   train::Trainer<data::Batch> trainer(
       trainer_options, module, std::make_shared<train::LoaderSource>(train_loader, placement),
       val_loader ? std::make_shared<train::LoaderSource>(val_loader, placement) : nullptr,

@@ -31,7 +31,11 @@ void seed_everything(uint64_t seed, int64_t rank, bool deterministic) {
   const uint64_t process_seed = derive_seed(seed, {static_cast<uint64_t>(rank)});
   torch::manual_seed(process_seed);
   std::srand(static_cast<unsigned>(process_seed));
-  at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
+  at::Context& context = at::globalContext();
+  context.setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
+  context.setDeterministicCuDNN(deterministic);
+  // cuDNN's autotuner may pick another convolution algorithm from one run to the next.
+  if (deterministic) context.setBenchmarkCuDNN(false);
 }
 
 }  // namespace rsd

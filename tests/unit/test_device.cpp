@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -18,13 +19,16 @@
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/model/e2e_model.h"
 #include "rsd/ops/voxel_pool.h"
+#include "rsd/pipeline/data_config.h"
 #include "rsd/pipeline/device.h"
 #include "rsd/pipeline/evaluation_job.h"
 #include "rsd/pipeline/process.h"
 #include "rsd/pipeline/training_job.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/train/e2e_loss.h"
+#include "rsd/train/e2e_train_module.h"
 #include "rsd/train/loader_source.h"
+#include "rsd/train/trainer.h"
 #include "rsd/util/error.h"
 #include "support/error_message.h"
 #include "support/meta_device.h"
@@ -219,6 +223,76 @@ TEST(DevicePlacement, LoaderSourceMovesEveryTensorOfTheBatchToItsDevice) {
   rsd::train::LoaderSource on_cpu(loader);  // the default: batches stay where the loader made them
   on_cpu.start_epoch(0, 0);
   for (const torch::Tensor& t : tensors_of(*on_cpu.next())) EXPECT_TRUE(t.is_cpu());
+}
+
+// data.loader.pin_memory is on by default: for the CPU it pins nothing (pinning needs CUDA) and
+// training runs as before.
+TEST(DevicePinning, OnTheCpuTheLoaderPinsNothingAndTrainingRuns) {
+  rsd::Config config = rsd::Config::defaults();
+  config.apply_override("data.loader.workers=1");
+  const rsd::data::LoaderOptions options =
+      pipeline::loader_options_from(config, /*training=*/true, torch::Device(torch::kCPU));
+  ASSERT_TRUE(options.pin_memory);
+  auto loader = std::make_shared<rsd::data::Loader>(
+      std::make_shared<rsd::test::TinyE2EDataset>(4), options);
+  EXPECT_FALSE(loader->pins_memory());
+  loader->start_epoch(0);
+  const std::optional<rsd::data::Batch> batch = loader->next();
+  ASSERT_TRUE(batch.has_value());
+  for (const torch::Tensor& t : tensors_of(*batch)) EXPECT_FALSE(t.is_pinned()) << t.sizes();
+
+  torch::manual_seed(3);
+  rsd::model::E2EModel model(rsd::test::tiny_e2e_model_options());
+  auto module = std::make_shared<rsd::train::E2ETrainModule>(
+      model, rsd::train::E2ELoss(rsd::test::tiny_e2e_loss_options()));
+  rsd::train::TrainerOptions trainer_options;
+  trainer_options.steps = 2;
+  trainer_options.warmup_steps = 0;
+  trainer_options.val_every = 0;
+  trainer_options.checkpoint_every = 0;
+  trainer_options.progress = false;
+  rsd::train::Trainer<rsd::data::Batch> trainer(
+      trainer_options, module,
+      std::make_shared<rsd::train::LoaderSource>(
+          loader, rsd::train::LoaderSourceOptions{torch::Device(torch::kCPU), false}));
+  const rsd::train::TrainSummary summary = trainer.run();
+  EXPECT_EQ(summary.step, 2);
+  EXPECT_TRUE(std::isfinite(summary.last_loss));
+}
+
+TEST(DevicePinning, PinningForAGpuWithoutCudaInLibtorchIsAConfigError) {
+  if (DeviceAvailability::of_this_process().libtorch_has_cuda) GTEST_SKIP() << "libtorch has CUDA";
+  rsd::data::LoaderOptions options;
+  options.destination = torch::Device(torch::kCUDA, 0);
+  const std::string message = error_message<ConfigError>([&] {
+    rsd::data::Loader(std::make_shared<rsd::test::TinyE2EDataset>(2), options);
+  });
+  EXPECT_TRUE(contains(message, "data.loader.pin_memory")) << message;
+  options.pin_memory = false;  // a GPU destination without pinning is fine anywhere
+  EXPECT_NO_THROW(rsd::data::Loader(std::make_shared<rsd::test::TinyE2EDataset>(2), options));
+}
+
+TEST(DevicePinning, TheWorkersPinBatchesForAGpuAndTheSourceCopiesThemThere) {
+  if (DeviceAvailability::of_this_process().gpus < 1) GTEST_SKIP() << "needs a GPU; none is visible";
+  const torch::Device gpu(torch::kCUDA, 0);
+  rsd::data::LoaderOptions options;
+  options.batch_size = 2;
+  options.workers = 2;
+  options.destination = gpu;
+  auto loader = std::make_shared<rsd::data::Loader>(
+      std::make_shared<rsd::test::TinyE2EDataset>(4), options);
+  ASSERT_TRUE(loader->pins_memory());
+  loader->start_epoch(0);
+  const std::optional<rsd::data::Batch> host = loader->next();
+  ASSERT_TRUE(host.has_value());
+  for (const torch::Tensor& t : tensors_of(*host)) EXPECT_TRUE(t.is_pinned()) << t.sizes();
+
+  rsd::train::LoaderSource source(loader, {gpu, false});
+  source.start_epoch(0, 0);
+  const std::optional<rsd::data::Batch> moved = source.next();
+  ASSERT_TRUE(moved.has_value());
+  for (const torch::Tensor& t : tensors_of(*moved)) EXPECT_EQ(t.device(), gpu) << t.sizes();
+  EXPECT_TRUE(torch::equal(moved->images.cpu(), host->images));  // same batch 0, copied whole
 }
 
 // Saves a model and its AdamW state, then loads them into a fresh model with other weights: the

@@ -1,6 +1,8 @@
 // Data-parallel training over c10d: the library Trainer on the E2E model in two processes on
-// loopback against one process on the same samples, and the failures that must end in a clear
-// error instead of a hang.
+// loopback against one process on the same samples, the failures that must end in a clear error
+// instead of a hang, the backend dist.backend means for a device (auto: nccl on GPUs, gloo on the
+// CPU), and collectives of ranks run as threads of this process (Gloo on the CPU; on GPUs, NCCL
+// and Gloo, skipped visibly without them).
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,9 +16,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
+#include <functional>
+#include <thread>
 
+#include "rsd/dist/communicator.h"
 #include "rsd/dist/dist_options.h"
+#include "rsd/dist/gradient_sync.h"
+#include "rsd/pipeline/device.h"
 #include "rsd/util/error.h"
+#include "support/error_message.h"
 #include "support/temp_dir.h"
 #include "support/tiny_e2e.h"
 
@@ -225,6 +234,198 @@ TEST(Dist, APortInUseIsReportedAsSuch) {
   ::close(fd);
   const std::string log = rsd::test::read_text(rank0.log);
   EXPECT_NE(log.find("port in use"), std::string::npos) << log;
+}
+
+
+// ---- backends -----------------------------------------------------------------------------------
+
+using rsd::dist::Communicator;
+using rsd::dist::DistOptions;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(DistBackend, AutoIsNcclOnAGpuAndGlooOnTheCpuAndExplicitChoicesStay) {
+  const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 1);
+  EXPECT_EQ(rsd::dist::resolve_backend("auto", cpu), "gloo");
+  EXPECT_EQ(rsd::dist::resolve_backend("auto", gpu), "nccl");
+  EXPECT_EQ(rsd::dist::resolve_backend("gloo", gpu), "gloo");
+  EXPECT_EQ(rsd::dist::resolve_backend("nccl", cpu), "nccl");  // refused later, with a message
+  EXPECT_EQ(DistOptions().backend, "auto");
+
+  ::unsetenv("WORLD_SIZE");
+  ::unsetenv("RANK");
+  DistOptions unknown;
+  unknown.backend = "mpi";
+  const std::string message =
+      rsd::test::error_message<rsd::ConfigError>([&] { rsd::dist::with_environment(unknown); });
+  EXPECT_TRUE(contains(message, "dist.backend") && contains(message, "auto")) << message;
+}
+
+DistOptions rank_options(int rank, int world, int port, const std::string& backend = "auto") {
+  DistOptions options;
+  options.backend = backend;
+  options.rank = rank;
+  options.local_rank = rank;
+  options.world_size = world;
+  options.master_port = port;
+  options.timeout_s = 30.0;
+  return options;
+}
+
+TEST(DistBackend, NcclOnTheCpuIsAConfigErrorNamingTheKey) {
+  const std::string message = rsd::test::error_message<rsd::ConfigError>(
+      [] { Communicator(rank_options(0, 2, free_port(), "nccl"), torch::Device(torch::kCPU)); });
+  EXPECT_TRUE(contains(message, "dist.backend")) << message;
+  EXPECT_TRUE(contains(message, "gloo")) << message;  // what to use instead
+}
+
+TEST(DistBackend, NcclWithoutNcclInLibtorchIsAConfigErrorNamingTheKeyAndWhatIsMissing) {
+  if (rsd::dist::nccl_available()) GTEST_SKIP() << "this libtorch has NCCL";
+  for (const int world : {1, 2}) {  // refused before any rendezvous, even for one process
+    const std::string message = rsd::test::error_message<rsd::ConfigError>([&] {
+      Communicator(rank_options(0, world, free_port(), "nccl"), torch::Device(torch::kCUDA, 0));
+    });
+    EXPECT_TRUE(contains(message, "dist.backend")) << message;
+    EXPECT_TRUE(contains(message, "NCCL")) << message;
+  }
+}
+
+// ---- collectives of ranks run as threads ---------------------------------------------------------
+
+// Runs `rank_body(rank)` for every rank of a `world`-rank job, each in a thread of this process
+// (every rank has its own store client and process group, as in separate processes), then
+// rethrows the first rank's failure.
+void run_ranks(int world, const std::function<void(int)>& rank_body) {
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(world));
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < world; ++rank) {
+    threads.emplace_back([&, rank] {
+      try {
+        rank_body(rank);
+      } catch (...) {
+        errors[static_cast<std::size_t>(rank)] = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const std::exception_ptr& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+}
+
+TEST(DistCommunicator, MeansOfValuesOverTwoGlooRanks) {
+  const int port = free_port();
+  run_ranks(2, [&](int rank) {
+    Communicator communicator(rank_options(rank, 2, port), torch::Device(torch::kCPU));
+    EXPECT_EQ(communicator.options().backend, "gloo");  // auto on the CPU
+    EXPECT_TRUE(communicator.value_device().is_cpu());
+    const std::vector<double> means = communicator.mean({1.0 * rank, 10.0 * rank + 1.0});
+    ASSERT_EQ(means.size(), 2u);
+    EXPECT_DOUBLE_EQ(means[0], 0.5);
+    EXPECT_DOUBLE_EQ(means[1], 6.0);
+    EXPECT_DOUBLE_EQ(communicator.mean(3.0 + rank), 3.5);
+  });
+}
+
+// A small model whose weights do not depend on the random generator (ranks are threads here).
+torch::nn::Linear fixed_linear(const torch::TensorOptions& options) {
+  torch::nn::Linear linear(torch::nn::LinearOptions(3, 2));
+  linear->to(options.device(), options.dtype().toScalarType());
+  torch::NoGradGuard no_grad;
+  linear->weight.copy_(torch::arange(6, options).view({2, 3}) / 7.0);
+  linear->bias.copy_(torch::tensor({0.25, -0.5}, options));
+  return linear;
+}
+
+// Rank `rank`'s loss on its own input, for a model on `options`.
+torch::Tensor rank_loss(torch::nn::Linear& linear, int rank, const torch::TensorOptions& options) {
+  const torch::Tensor x = torch::full({4, 3}, (rank + 1.0) / 3.0, options) + torch::arange(3, options) / 11.0;
+  return linear->forward(x).square().sum();
+}
+
+std::vector<torch::Tensor> expected_average_gradients(int world, const torch::TensorOptions& options) {
+  std::vector<torch::Tensor> sum;
+  for (int rank = 0; rank < world; ++rank) {
+    torch::nn::Linear linear = fixed_linear(options);
+    rank_loss(linear, rank, options).backward();
+    const std::vector<torch::Tensor> parameters = linear->parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      if (sum.size() <= i) sum.push_back(torch::zeros_like(parameters[i]));
+      sum[i] += parameters[i].grad();
+    }
+  }
+  for (torch::Tensor& total : sum) total /= world;
+  return sum;
+}
+
+// Two ranks, each on device_of(rank), average their gradients through GradientSynchronizer over
+// `backend`: every rank ends with the average of the two single-rank gradients, in the
+// parameters' own dtype and on their own device (a bucket made on a fixed device or in float32
+// would fail the collective or round the float64 values).
+void expect_gradients_averaged(const std::function<torch::Device(int)>& device_of,
+                               const std::string& backend) {
+  const torch::TensorOptions cpu_double = torch::TensorOptions(torch::kFloat64);
+  const std::vector<torch::Tensor> expected = expected_average_gradients(2, cpu_double);
+  const int port = free_port();
+  run_ranks(2, [&](int rank) {
+    const torch::Device device = device_of(rank);
+    rsd::pipeline::set_current_device(device);
+    const torch::TensorOptions options = cpu_double.device(device);
+    auto communicator = std::make_shared<Communicator>(rank_options(rank, 2, port, backend), device);
+    torch::nn::Linear linear = fixed_linear(options);
+    rsd::dist::GradientSynchronizer sync(communicator, linear->parameters(), /*bucket_mb=*/1e-5);
+    EXPECT_EQ(sync.bucket_count(), 2);  // one bucket per parameter at this size
+    sync.arm();
+    rank_loss(linear, rank, options).backward();
+    sync.finish();
+    const std::vector<torch::Tensor> parameters = linear->parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      const torch::Tensor grad = parameters[i].grad();
+      EXPECT_EQ(grad.device(), device);
+      EXPECT_EQ(grad.scalar_type(), torch::kFloat64);
+      EXPECT_LT((grad.cpu() - expected[i]).abs().max().item<double>(), 1e-12)
+          << "rank " << rank << ", parameter " << i;
+    }
+    // The same values collective, on the backend's device for values.
+    EXPECT_DOUBLE_EQ(communicator->mean(2.0 * rank), 1.0);
+  });
+}
+
+TEST(DistCommunicator, GlooAveragesGradientsInTheirOwnDtype) {
+  expect_gradients_averaged([](int) { return torch::Device(torch::kCPU); }, "auto");
+}
+
+int visible_gpus() { return rsd::pipeline::DeviceAvailability::of_this_process().gpus; }
+
+TEST(DistCommunicator, GlooAveragesCudaGradients) {
+  if (visible_gpus() < 1) GTEST_SKIP() << "needs a GPU; none is visible";
+  expect_gradients_averaged([](int) { return torch::Device(torch::kCUDA, 0); }, "gloo");
+}
+
+TEST(DistNccl, TwoRanksOnTwoGpusAllReduceBroadcastAndAverageGradients) {
+  if (!rsd::dist::nccl_available()) GTEST_SKIP() << "this libtorch has no NCCL (a CPU-only build)";
+  if (visible_gpus() < 2) GTEST_SKIP() << "needs 2 GPUs, " << visible_gpus() << " visible";
+  const int port = free_port();
+  run_ranks(2, [&](int rank) {
+    const torch::Device device(torch::kCUDA, static_cast<c10::DeviceIndex>(rank));
+    rsd::pipeline::set_current_device(device);
+    Communicator communicator(rank_options(rank, 2, port), device);
+    EXPECT_EQ(communicator.options().backend, "nccl");  // auto on a GPU
+    EXPECT_EQ(communicator.value_device(), device);
+    std::vector<torch::Tensor> sum{torch::full({1000}, rank + 1.0, torch::TensorOptions(device))};
+    communicator.all_reduce_sum(sum);
+    EXPECT_TRUE(torch::equal(sum[0].cpu(), torch::full({1000}, 3.0)));
+    std::vector<torch::Tensor> cast{torch::full({7}, 10.0 * rank, torch::TensorOptions(device))};
+    communicator.broadcast(cast, 0);
+    EXPECT_TRUE(torch::equal(cast[0].cpu(), torch::zeros({7})));
+    EXPECT_DOUBLE_EQ(communicator.mean(1.0 * rank), 0.5);
+    communicator.barrier();
+  });
+  expect_gradients_averaged(
+      [](int rank) { return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(rank)); },
+      "nccl");
 }
 
 }  // namespace

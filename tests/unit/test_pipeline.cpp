@@ -1,6 +1,7 @@
 // The composition layer: converting a config into the options structs (the built-in defaults give
 // the structs' own defaults; a bad value names its key), the risk source and teacher factories,
 // process setup, the launcher's worker arguments and the evaluation folder.
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -91,6 +92,8 @@ TEST(PipelineDefaults, LoaderOptionsOfTheBuiltInDefaultsAreTheStructDefaults) {
   EXPECT_EQ(converted.seed, defaults.seed);
   EXPECT_EQ(converted.rank, defaults.rank);
   EXPECT_EQ(converted.world_size, defaults.world_size);
+  EXPECT_EQ(converted.pin_memory, defaults.pin_memory);
+  EXPECT_EQ(converted.destination, defaults.destination);
 }
 
 TEST(PipelineDefaults, LossOptionsOfTheBuiltInDefaultsAreTheStructDefaults) {
@@ -141,6 +144,7 @@ TEST(PipelineDefaults, DistAndRunOptionsOfTheBuiltInDefaultsAreTheStructDefaults
   EXPECT_EQ(run.root, run_defaults.root);
   EXPECT_EQ(run.seed, run_defaults.seed);
   EXPECT_EQ(run.deterministic, run_defaults.deterministic);
+  EXPECT_EQ(run.cudnn_benchmark, run_defaults.cudnn_benchmark);
   EXPECT_EQ(run.num_threads, run_defaults.num_threads);
   EXPECT_EQ(run.log_level, run_defaults.log_level);
   EXPECT_EQ(run.progress, run_defaults.progress);
@@ -305,6 +309,11 @@ TEST(PipelineConvert, DatasetAndLoaderOptionsFromConfig) {
   const rsd::data::LoaderOptions loader = pipeline::loader_options_from(config, false);
   EXPECT_FALSE(loader.shuffle);
   EXPECT_FALSE(loader.drop_last);
+  // The run's device travels to the loader, which pins only for a GPU.
+  const torch::Device gpu(torch::kCUDA, 1);
+  EXPECT_EQ(pipeline::loader_options_from(config, true, gpu).destination, gpu);
+  config.apply_override("data.loader.pin_memory=false");
+  EXPECT_FALSE(pipeline::loader_options_from(config, true, gpu).pin_memory);
   config.apply_override("data.augment.bev_scale=[1.2, 0.9]");
   EXPECT_NE(config_error([&] { pipeline::dataset_options_from(config, rsd::data::Split::train, true); })
                 .find("augment.bev_scale"),
@@ -425,6 +434,65 @@ TEST(PipelineProcess, RunOptionsReadFromConfigAndApplied) {
   config.apply_override("run.log_level=info");
   config.apply_override("run.num_threads=-2");
   EXPECT_THROW(pipeline::run_options_from(config), rsd::ConfigError);
+}
+
+// The cuDNN and determinism flags libtorch's global context holds while the test changes them.
+class GlobalAlgorithmFlags {
+ public:
+  GlobalAlgorithmFlags()
+      : deterministic_(at::globalContext().deterministicAlgorithms()),
+        deterministic_cudnn_(at::globalContext().deterministicCuDNN()),
+        benchmark_cudnn_(at::globalContext().benchmarkCuDNN()),
+        threads_(at::get_num_threads()),
+        cublas_set_(std::getenv("CUBLAS_WORKSPACE_CONFIG") != nullptr) {}
+  ~GlobalAlgorithmFlags() {
+    at::globalContext().setDeterministicAlgorithms(deterministic_, false);
+    at::globalContext().setDeterministicCuDNN(deterministic_cudnn_);
+    at::globalContext().setBenchmarkCuDNN(benchmark_cudnn_);
+    at::set_num_threads(threads_);
+    if (!cublas_set_) ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  }
+  bool cublas_was_set() const { return cublas_set_; }
+
+ private:
+  bool deterministic_, deterministic_cudnn_, benchmark_cudnn_;
+  int threads_;
+  bool cublas_set_;
+};
+
+TEST(PipelineProcess, CudnnBenchmarkAndDeterminismReachLibtorchsGlobalContext) {
+  const GlobalAlgorithmFlags restore;
+  const at::Context& context = at::globalContext();
+  Config config = Config::defaults();
+  config.apply_override("run.num_threads=1");
+  config.apply_override("run.cudnn_benchmark=true");
+  pipeline::RunOptions options = pipeline::run_options_from(config);
+  ASSERT_TRUE(options.cudnn_benchmark);
+  ASSERT_FALSE(options.deterministic);
+  pipeline::apply_run_options(options);
+  EXPECT_TRUE(context.benchmarkCuDNN());
+  EXPECT_FALSE(context.deterministicAlgorithms());
+  EXPECT_FALSE(context.deterministicCuDNN());
+
+  // Determinism wins: deterministic algorithms, deterministic cuDNN, no autotuner, and the cuBLAS
+  // workspace setting deterministic CUDA matrix products need.
+  config.apply_override("run.deterministic=true");
+  options = pipeline::run_options_from(config);
+  pipeline::apply_run_options(options);
+  EXPECT_TRUE(context.deterministicAlgorithms());
+  EXPECT_TRUE(context.deterministicCuDNN());
+  EXPECT_FALSE(context.benchmarkCuDNN());
+  if (!restore.cublas_was_set()) {
+    ASSERT_NE(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+    EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
+  }
+
+  config.apply_override("run.deterministic=false");
+  config.apply_override("run.cudnn_benchmark=false");
+  pipeline::apply_run_options(pipeline::run_options_from(config));
+  EXPECT_FALSE(context.deterministicAlgorithms());
+  EXPECT_FALSE(context.deterministicCuDNN());
+  EXPECT_FALSE(context.benchmarkCuDNN());
 }
 
 TEST(PipelineProcess, StartRunDirectoryWritesTheResolvedConfigWithTheDerivedName) {

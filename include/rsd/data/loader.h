@@ -34,6 +34,14 @@ struct LoaderOptions {
   uint64_t seed = 42;       // run.seed
   int64_t rank = 0;
   int64_t world_size = 1;
+  /// Pin every batch, in the worker that builds it, when `destination` is a GPU: page-locked host
+  /// memory lets the copy to the GPU be non_blocking without pinning on the training thread.
+  /// Nothing is pinned for the CPU (data.loader.pin_memory, on by default).
+  bool pin_memory = true;
+  /// Where training copies the batches (the loader itself keeps them on the host). A GPU needs a
+  /// libtorch with CUDA; the workers make it their current device, so that pinning opens no CUDA
+  /// context on another GPU.
+  torch::Device destination = torch::kCPU;
 };
 
 class Loader {
@@ -61,6 +69,8 @@ class Loader {
   std::vector<int64_t> batch_indices(int64_t epoch, int64_t batch) const;
 
   const LoaderOptions& options() const { return options_; }
+  /// Whether the batches come in pinned memory (pin_memory and a GPU destination).
+  bool pins_memory() const { return options_.pin_memory && options_.destination.is_cuda(); }
 
  private:
   struct State;

@@ -1,7 +1,9 @@
 // The processes of a data-parallel job, over libtorch's own c10d: a TCPStore rendezvous at
-// MASTER_ADDR:MASTER_PORT (rank 0 serves it) and a ProcessGroupGloo (ProcessGroupNCCL in CUDA
-// builds). Every collective waits at most dist.timeout_s: a dead peer, an unreachable master or a
-// port already in use becomes an rsd::Error on every surviving rank, never a hang.
+// MASTER_ADDR:MASTER_PORT (rank 0 serves it) and a process group: ProcessGroupGloo, or
+// ProcessGroupNCCL for ranks computing on GPUs (a libtorch with CUDA and NCCL, such as PyPI's).
+// Every Gloo collective waits at most dist.timeout_s: a dead peer, an unreachable master or a port
+// already in use becomes an rsd::Error on every surviving rank, never a hang. NCCL collectives run
+// on the GPU's streams; NCCL's own watchdog ends a rank whose collective outlives dist.timeout_s.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -14,10 +16,17 @@
 
 namespace rsd::dist {
 
+/// Whether this build's libtorch has NCCL (dist.backend nccl can work; a GPU is still needed).
+bool nccl_available();
+
 class Communicator {
  public:
-  /// Joins the job. With world_size 1 nothing is opened and every collective is a no-op.
-  explicit Communicator(const DistOptions& options);
+  /// Joins the job as a rank computing on `device` (the GPU of its LOCAL_RANK, or the CPU), with
+  /// options.backend resolved for it (resolve_backend: auto is nccl on a GPU, gloo on the CPU).
+  /// For nccl, make `device` the current CUDA device first (rsd::pipeline::set_current_device).
+  /// With world_size 1 nothing is opened and every collective is a no-op. Throws
+  /// rsd::ConfigError naming dist.backend for nccl on the CPU or without NCCL in libtorch.
+  explicit Communicator(const DistOptions& options, const c10::Device& device = c10::kCPU);
   ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
@@ -25,7 +34,13 @@ class Communicator {
   int rank() const { return options_.rank; }
   int world_size() const { return options_.world_size; }
   bool is_main() const { return options_.rank == 0; }
+  /// The options joined with; options().backend is the resolved one (gloo or nccl).
   const DistOptions& options() const { return options_; }
+  /// The device this rank computes on.
+  const c10::Device& device() const { return device_; }
+  /// Where tensors handed to the collectives of values (mean) live: the rank's GPU for nccl,
+  /// which reduces CUDA tensors only, else the CPU.
+  const c10::Device& value_device() const { return value_device_; }
 
   /// Sums `tensors` (contiguous, same shapes on every rank) across ranks, in place.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
@@ -38,10 +53,14 @@ class Communicator {
 
   /// The mean of `value` over ranks (metrics).
   double mean(double value);
+  /// The element-wise mean of `values` over ranks, in one collective (same length on every rank).
+  std::vector<double> mean(std::vector<double> values);
 
  private:
   struct Group;
   DistOptions options_;
+  c10::Device device_;
+  c10::Device value_device_;
   std::unique_ptr<Group> group_;
 };
 
@@ -49,7 +68,9 @@ class Communicator {
 class Communicator::Pending {
  public:
   virtual ~Pending() = default;
-  /// Blocks until done; throws rsd::Error when it failed or took longer than the timeout.
+  /// Finishes the collective: Gloo blocks until it is done; NCCL makes the current CUDA stream
+  /// wait for it (reading the result on the host, item() or a copy, then waits too). Throws
+  /// rsd::Error when it failed or took longer than the timeout.
   virtual void wait() = 0;
 };
 

@@ -3,12 +3,14 @@
 // MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and LOCAL_RANK when they are set.
 #pragma once
 
+#include <c10/core/Device.h>
+
 #include <string>
 
 namespace rsd::dist {
 
 struct DistOptions {
-  std::string backend = "gloo";          // gloo (CPU tensors) | nccl (CUDA builds only)
+  std::string backend = "auto";          // auto | gloo | nccl (resolve_backend)
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   int rank = 0;
@@ -24,5 +26,11 @@ struct DistOptions {
 /// Throws rsd::ConfigError naming the key or variable holding a malformed value (rank outside
 /// [0, world_size), a port outside 1..65535, ...).
 DistOptions with_environment(DistOptions options);
+
+/// The c10d backend dist.backend means for ranks computing on `device`: `auto` is nccl for a CUDA
+/// device (NCCL all-reduces GPU memory directly) and gloo otherwise; gloo and nccl stay as given
+/// (gloo also all-reduces CUDA tensors, through host memory; nccl on the CPU is refused later, by
+/// rsd::pipeline::check_backend_for_device and the Communicator).
+std::string resolve_backend(const std::string& backend, const c10::Device& device);
 
 }  // namespace rsd::dist

@@ -22,7 +22,9 @@ GridSpec grid_spec_from(const Config& config);
 data::DatasetOptions dataset_options_from(const Config& config, data::Split split, bool training);
 
 /// data.loader.* and run.seed; shuffle and drop_last only when `training` (evaluation sees every
-/// sample once, in order). rank/world_size stay 0/1: the caller sets them.
-data::LoaderOptions loader_options_from(const Config& config, bool training);
+/// sample once, in order). rank/world_size stay 0/1: the caller sets them. `destination` is the
+/// run's device: data.loader.pin_memory pins batches only for a GPU of a libtorch with CUDA.
+data::LoaderOptions loader_options_from(const Config& config, bool training,
+                                        const torch::Device& destination = torch::kCPU);
 
 }  // namespace rsd::pipeline

@@ -20,9 +20,11 @@ std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& con
 
 /// A loader over `split` of data.root: with augmentation, shuffling and drop_last when
 /// `training`, every sample once and in order otherwise; rank `rank` of `world_size`. `risk` (may
-/// be null) gives the samples their risk targets. Logs the number of samples.
+/// be null) gives the samples their risk targets. Its workers pin the batches when `destination`
+/// (the run's device) is a GPU and data.loader.pin_memory is on. Logs the number of samples.
 std::shared_ptr<data::Loader> make_loader(const Config& config, data::Split split, bool training,
                                           int64_t rank, int64_t world_size,
-                                          std::shared_ptr<const data::RiskTargetSource> risk);
+                                          std::shared_ptr<const data::RiskTargetSource> risk,
+                                          const torch::Device& destination = torch::kCPU);
 
 }  // namespace rsd::pipeline

@@ -46,6 +46,12 @@ torch::Device resolve_device(const DeviceRequest& request, int local_rank,
 /// Throws rsd::ConfigError naming dist.backend (and run.device) when they do not fit.
 void check_backend_for_device(const std::string& backend, const torch::Device& device);
 
+/// Makes `device` the current CUDA device of the calling thread (what ProcessGroupNCCL, cuDNN and
+/// CUDA tensors made without an index use), so that each rank works on the GPU of its LOCAL_RANK
+/// and opens no context on another rank's GPU. Does nothing for the CPU. Call it before the
+/// Communicator is built.
+void set_current_device(const torch::Device& device);
+
 /// Whether host batches are worth pinning before copying them to `device` (a CUDA device, with a
 /// libtorch that has CUDA); pinning on a CPU-only libtorch would fail, so it is skipped there.
 bool pin_memory_for(const torch::Device& device);

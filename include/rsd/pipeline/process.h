@@ -18,7 +18,8 @@ struct RunOptions {
   std::string name;              // empty: derived from the config file name and the time
   std::string root = "runs";
   uint64_t seed = 42;
-  bool deterministic = false;
+  bool deterministic = false;   // deterministic algorithms (cuDNN's too); wins over cudnn_benchmark
+  bool cudnn_benchmark = false; // cuDNN tries the convolution algorithms once per shape, keeps the fastest
   int num_threads = 0;           // 0: all cores
   logging::Level log_level = logging::Level::info;
   bool progress = true;
@@ -41,7 +42,9 @@ int resolve_num_threads(int requested);
 
 /// Applies the process-wide part of `options`: intra-op threads (at::set_num_threads; Debian's
 /// libtorch otherwise starts with one), OpenCV's own threads (off: the loader has its workers), the
-/// seed and determinism. Returns the thread count set.
+/// seed, determinism (with CUBLAS_WORKSPACE_CONFIG=:4096:8 unless already set: deterministic
+/// cuBLAS needs it) and cuDNN's autotuner (run.cudnn_benchmark, off when deterministic). Returns
+/// the thread count set.
 int apply_run_options(const RunOptions& options, int64_t rank = 0);
 
 /// Starts a run that writes files: opens run.root/run.name (a name derived from `config_path` and

@@ -1,5 +1,7 @@
 // data::Loader as the Trainer's batch source (its order depends only on the seed and the epoch,
-// so restarting an epoch at a batch resumes exactly). Batches leave it on the training device.
+// so restarting an epoch at a batch resumes exactly). Batches leave it on the training device:
+// batches the loader's workers pinned (data::LoaderOptions::pin_memory) are copied non_blocking,
+// so the copy overlaps with the GPU's work and the training thread pins nothing.
 #pragma once
 
 #include <memory>
@@ -13,8 +15,10 @@ namespace rsd::train {
 
 struct LoaderSourceOptions {
   torch::Device device = torch::kCPU;  // every tensor of a batch (targets, masks) is moved here
-  /// Pin host batches before the non_blocking copy to a GPU. Only with a CUDA device of a CUDA
-  /// libtorch (rsd::pipeline::pin_memory_for); ignored for the CPU.
+  /// Pin, here on the training thread, host batches the loader did not pin, before a non_blocking
+  /// copy to a GPU. Only with a CUDA device of a CUDA libtorch (rsd::pipeline::pin_memory_for);
+  /// ignored for the CPU. Prefer the loader's own pinning (data::LoaderOptions::pin_memory), done
+  /// by its workers ahead of time.
   bool pin_memory = false;
 };
 
@@ -30,8 +34,11 @@ class LoaderSource : public BatchSource<data::Batch> {
   std::optional<data::Batch> next() override {
     std::optional<data::Batch> batch = loader_->next();
     if (!batch || options_.device.is_cpu()) return batch;
-    if (options_.pin_memory) return batch->pin_memory().to(options_.device, /*non_blocking=*/true);
-    return batch->to(options_.device, /*non_blocking=*/false);
+    const bool pinned = loader_->pins_memory();
+    if (!pinned && options_.pin_memory) {
+      return batch->pin_memory().to(options_.device, /*non_blocking=*/true);
+    }
+    return batch->to(options_.device, /*non_blocking=*/pinned);
   }
   int64_t batch_size() const override { return loader_->options().batch_size; }
   data::Loader& loader() { return *loader_; }

@@ -17,7 +17,10 @@ uint64_t derive_seed(uint64_t seed, std::initializer_list<uint64_t> parts);
 std::mt19937_64 make_rng(uint64_t seed, std::initializer_list<uint64_t> parts);
 
 /// Seeds libtorch's default generator and std::rand for this process (from seed and rank), and
-/// asks libtorch for deterministic algorithms when `deterministic` is set.
+/// asks libtorch for deterministic algorithms when `deterministic` is set: every op that has a
+/// deterministic version uses it (cuDNN too, with its autotuner off) and an op that has none throws
+/// rather than run nondeterministically. `deterministic` false asks for none of that (it does not
+/// touch cudnn benchmark).
 void seed_everything(uint64_t seed, int64_t rank = 0, bool deterministic = false);
 
 }  // namespace rsd

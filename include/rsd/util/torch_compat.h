@@ -17,6 +17,16 @@
   (TORCH_VERSION_MAJOR > (major) ||      \
    (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+/// 1 when this libtorch has NCCL and librsd's NCCL path builds against it: USE_C10D_NCCL is what
+/// torch's own ProcessGroupNCCL.hpp tests (the torch_cuda target of a CUDA + NCCL build defines
+/// it; Debian's CPU libtorch does not), and the path needs 2.3's ProcessGroupNCCL, a c10d::Backend
+/// that can be bound to the rank's GPU (setBoundDeviceId).
+#if defined(USE_C10D_NCCL) && RSD_TORCH_AT_LEAST(2, 3)
+#define RSD_TORCH_HAS_NCCL 1
+#else
+#define RSD_TORCH_HAS_NCCL 0
+#endif
+
 namespace c10d {
 class ProcessGroup;
 class Backend;
