@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,9 @@
 #include "rsd/pipeline/model_config.h"
 #include "rsd/pipeline/train_config.h"
 #include "rsd/train/e2e_loss.h"
+#include "rsd/train/loss_scaler.h"
+#include "rsd/util/error.h"
+#include "rsd/util/mixed_precision.h"
 
 namespace rsd::bench {
 namespace {
@@ -40,12 +45,19 @@ nlohmann::json bench_config(const std::string& path, const TrainBenchOptions& op
   const torch::Device device =
       pipeline::resolve_device(pipeline::parse_device(options.device, "--device"), 0,
                                pipeline::DeviceAvailability::of_this_process(), "--device");
+  const Precision precision = parse_precision(options.amp);
+  RSD_CHECK(autocast_supported(device, precision), "--amp ", options.amp,
+            ": this libtorch cannot autocast on ", device.str(), " at that precision");
   torch::manual_seed(0);
   model::E2EModel model(pipeline::e2e_model_options_from(config));
   model->to(device);
   train::E2ELoss loss(pipeline::e2e_loss_options_from(config));
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-4));
   const data::Batch batch = random_batch(config, options.batch, 1).to(device, false);
+  // fp16 steps pay for the loss scale as the Trainer does: scaled backward, unscale + check.
+  std::optional<train::DynamicLossScaler> scaler;
+  if (precision == Precision::fp16) scaler.emplace();
+  const std::vector<torch::Tensor> trained = model->parameters();
 
   std::map<std::string, std::vector<double>> stage_seconds;
   std::vector<double> step_seconds;
@@ -61,12 +73,18 @@ nlohmann::json bench_config(const std::string& path, const TrainBenchOptions& op
     const auto start = Clock::now();
     mark = start;
     optimizer.zero_grad();
-    const model::E2EOutput output = model->forward(batch);
-    const torch::Tensor total = loss(output, batch).total;
-    lap("loss");
-    total.backward();
+    torch::Tensor total;
+    {
+      const AutocastScope autocast(device, precision);
+      const model::E2EOutput output = model->forward(batch);
+      total = loss(output, batch).total;
+      lap("loss");
+    }
+    (scaler ? scaler->scale(total) : total).backward();
     lap("backward");
-    optimizer.step();
+    const bool finite = !scaler || scaler->unscale(trained);
+    if (scaler) scaler->update();
+    if (finite) optimizer.step();
     lap("optimiser");
     step_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   };
@@ -85,6 +103,7 @@ nlohmann::json bench_config(const std::string& path, const TrainBenchOptions& op
   }
   return {{"config", path},
           {"device", device.str()},
+          {"amp", to_string(precision)},
           {"batch", options.batch},
           {"cameras", batch.images.size(1)},
           {"image", {batch.images.size(3), batch.images.size(4)}},
@@ -107,6 +126,9 @@ void add_train_flags(CLI::App& command, TrainBenchOptions& options) {
       ->capture_default_str();
   command.add_option("--device", options.device, "auto, cpu, cuda or cuda:N (as run.device)")
       ->capture_default_str();
+  command.add_option("--amp", options.amp, "mixed precision: none, bf16 or fp16 (as train.amp)")
+      ->check(CLI::IsMember({"none", "bf16", "fp16"}))
+      ->capture_default_str();
 }
 
 int run_train_bench(const Settings& settings, const TrainBenchOptions& options) {
@@ -120,9 +142,9 @@ int run_train_bench(const Settings& settings, const TrainBenchOptions& options) 
     return 0;
   }
   for (const auto& r : results) {
-    std::printf("%s on %s: batch %lld, %lld cameras at %lldx%lld, grid %lldx%lld, %.2f M parameters\n",
+    std::printf("%s on %s (amp %s): batch %lld, %lld cameras at %lldx%lld, grid %lldx%lld, %.2f M parameters\n",
                 r.at("config").get<std::string>().c_str(), r.at("device").get<std::string>().c_str(),
-                r.at("batch").get<long long>(),
+                r.at("amp").get<std::string>().c_str(), r.at("batch").get<long long>(),
                 r.at("cameras").get<long long>(), r.at("image")[0].get<long long>(),
                 r.at("image")[1].get<long long>(), r.at("grid")[0].get<long long>(),
                 r.at("grid")[1].get<long long>(), r.at("parameters_M").get<double>());

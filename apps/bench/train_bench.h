@@ -17,6 +17,7 @@ struct TrainBenchOptions {
   int64_t batch = 1;
   int64_t steps = 5;  // timed steps per config, after one warm-up step
   std::string device = "cpu";  // auto | cpu | cuda | cuda:N, as run.device
+  std::string amp = "none";    // none | bf16 | fp16, as train.amp
 };
 
 void add_train_flags(CLI::App& command, TrainBenchOptions& options);
