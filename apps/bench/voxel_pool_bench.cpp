@@ -127,7 +127,10 @@ class QuickCumsum : public torch::autograd::Function<QuickCumsum> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& ranks) {
-    torch::Tensor sums = x.cumsum(0);
+    // 16-bit x: prefix sums in fp32, as CUDA autocast runs cumsum (and 1.13 has no CPU half
+    // cumsum); the differences are rounded back to x's dtype.
+    const bool narrow = x.scalar_type() == torch::kHalf || x.scalar_type() == torch::kBFloat16;
+    torch::Tensor sums = narrow ? x.cumsum(0, torch::kFloat) : x.cumsum(0);
     torch::Tensor kept = torch::ones({x.size(0)}, x.options().dtype(torch::kBool));
     kept.narrow(0, 0, x.size(0) - 1).copy_(ranks.narrow(0, 1, x.size(0) - 1) !=
                                            ranks.narrow(0, 0, x.size(0) - 1));
@@ -135,7 +138,7 @@ class QuickCumsum : public torch::autograd::Function<QuickCumsum> {
     sums = torch::cat({sums.narrow(0, 0, 1),
                        sums.narrow(0, 1, sums.size(0) - 1) - sums.narrow(0, 0, sums.size(0) - 1)});
     ctx->save_for_backward({kept});
-    return sums;
+    return narrow ? sums.to(x.scalar_type()) : sums;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
