@@ -52,9 +52,9 @@ DistOptions with_environment(DistOptions options) {
   return options;
 }
 
-std::string resolve_backend(const std::string& backend, const c10::Device& device) {
+std::string resolve_backend(const std::string& backend, const c10::Device& device, bool nccl) {
   if (backend != "auto") return backend;
-  return device.is_cuda() ? "nccl" : "gloo";
+  return device.is_cuda() && nccl ? "nccl" : "gloo";
 }
 
 }  // namespace rsd::dist

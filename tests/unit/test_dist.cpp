@@ -248,10 +248,16 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST(DistBackend, AutoIsNcclOnAGpuAndGlooOnTheCpuAndExplicitChoicesStay) {
   const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 1);
-  EXPECT_EQ(rsd::dist::resolve_backend("auto", cpu), "gloo");
-  EXPECT_EQ(rsd::dist::resolve_backend("auto", gpu), "nccl");
-  EXPECT_EQ(rsd::dist::resolve_backend("gloo", gpu), "gloo");
-  EXPECT_EQ(rsd::dist::resolve_backend("nccl", cpu), "nccl");  // refused later, with a message
+  const bool with_nccl = true, without_nccl = false;
+  EXPECT_EQ(rsd::dist::resolve_backend("auto", cpu, with_nccl), "gloo");
+  EXPECT_EQ(rsd::dist::resolve_backend("auto", gpu, with_nccl), "nccl");
+  EXPECT_EQ(rsd::dist::resolve_backend("auto", gpu, without_nccl), "gloo");  // Gloo does CUDA too
+  EXPECT_EQ(rsd::dist::resolve_backend("gloo", gpu, with_nccl), "gloo");
+  EXPECT_EQ(rsd::dist::resolve_backend("nccl", cpu, with_nccl), "nccl");  // refused later, with a message
+  EXPECT_EQ(rsd::dist::resolve_backend("nccl", gpu, without_nccl), "nccl");  // likewise
+  // Without the flag: this build's NCCL.
+  EXPECT_EQ(rsd::dist::resolve_backend("auto", gpu),
+            rsd::dist::nccl_available() ? "nccl" : "gloo");
   EXPECT_EQ(DistOptions().backend, "auto");
 
   ::unsetenv("WORLD_SIZE");

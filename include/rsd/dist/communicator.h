@@ -16,9 +16,6 @@
 
 namespace rsd::dist {
 
-/// Whether this build's libtorch has NCCL (dist.backend nccl can work; a GPU is still needed).
-bool nccl_available();
-
 class Communicator {
  public:
   /// Joins the job as a rank computing on `device` (the GPU of its LOCAL_RANK, or the CPU), with

@@ -27,10 +27,15 @@ struct DistOptions {
 /// [0, world_size), a port outside 1..65535, ...).
 DistOptions with_environment(DistOptions options);
 
+/// Whether this build's libtorch has NCCL (dist.backend nccl can work; a GPU is still needed).
+bool nccl_available();
+
 /// The c10d backend dist.backend means for ranks computing on `device`: `auto` is nccl for a CUDA
-/// device (NCCL all-reduces GPU memory directly) and gloo otherwise; gloo and nccl stay as given
-/// (gloo also all-reduces CUDA tensors, through host memory; nccl on the CPU is refused later, by
-/// rsd::pipeline::check_backend_for_device and the Communicator).
-std::string resolve_backend(const std::string& backend, const c10::Device& device);
+/// device when libtorch has NCCL (`nccl`: it all-reduces GPU memory directly), else gloo (which
+/// also all-reduces CUDA tensors, through host memory); gloo and nccl stay as given (nccl on the
+/// CPU or without NCCL is refused later, by rsd::pipeline::check_backend_for_device and the
+/// Communicator).
+std::string resolve_backend(const std::string& backend, const c10::Device& device,
+                            bool nccl = nccl_available());
 
 }  // namespace rsd::dist
