@@ -6,6 +6,7 @@
 
 #include <torch/version.h>  // TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR
 
+#include <ATen/autocast_mode.h>
 #include <c10/core/Allocator.h>
 #include <torch/csrc/autograd/variable.h>
 
@@ -66,5 +67,60 @@ class Allocator : public c10::Allocator {
  protected:
   virtual c10::DataPtr allocate_bytes(std::size_t bytes) const = 0;
 };
+
+/// Autocast per device type: 1.13 has one switch per backend (set_enabled is CUDA's,
+/// set_cpu_enabled the CPU's) and its CPU autocast casts to bfloat16 only; 2.x takes the device
+/// type and lets the CPU autocast to float16 as well.
+inline bool autocast_enabled(c10::DeviceType device) {
+#if RSD_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+#endif
+}
+
+inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+#if RSD_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_cpu_enabled(enabled);
+  } else {
+    at::autocast::set_enabled(enabled);
+  }
+#endif
+}
+
+inline c10::ScalarType autocast_dtype(c10::DeviceType device) {
+#if RSD_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype()
+                                        : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+inline void set_autocast_dtype(c10::DeviceType device, c10::ScalarType dtype) {
+#if RSD_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
+#endif
+}
+
+/// Whether this libtorch can autocast on `device` to `dtype` (bfloat16 or float16).
+inline bool autocast_supports(c10::DeviceType device, c10::ScalarType dtype) {
+  if (device == c10::DeviceType::CUDA) return true;
+  if (device != c10::DeviceType::CPU) return false;
+#if RSD_TORCH_AT_LEAST(2, 4)
+  return dtype == c10::ScalarType::BFloat16 || dtype == c10::ScalarType::Half;
+#else
+  return dtype == c10::ScalarType::BFloat16;
+#endif
+}
 
 }  // namespace rsd::torch_compat
