@@ -32,7 +32,9 @@ void seed_everything(uint64_t seed, int64_t rank, bool deterministic) {
   torch::manual_seed(process_seed);
   std::srand(static_cast<unsigned>(process_seed));
   at::Context& context = at::globalContext();
-  context.setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
+  // warn_only: an op without a deterministic version (on CUDA, bilinear upsampling's backward,
+  // which the E2E model uses) warns once and runs, instead of stopping the first step.
+  context.setDeterministicAlgorithms(deterministic, /*warn_only=*/true);
   context.setDeterministicCuDNN(deterministic);
   // cuDNN's autotuner may pick another convolution algorithm from one run to the next.
   if (deterministic) context.setBenchmarkCuDNN(false);
