@@ -480,6 +480,7 @@ TEST(PipelineProcess, CudnnBenchmarkAndDeterminismReachLibtorchsGlobalContext) {
   options = pipeline::run_options_from(config);
   pipeline::apply_run_options(options);
   EXPECT_TRUE(context.deterministicAlgorithms());
+  EXPECT_TRUE(context.deterministicAlgorithmsWarnOnly());  // ops without one warn and run
   EXPECT_TRUE(context.deterministicCuDNN());
   EXPECT_FALSE(context.benchmarkCuDNN());
   if (!restore.cublas_was_set()) {
