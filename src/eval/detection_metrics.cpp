@@ -40,6 +40,32 @@ std::vector<int64_t> greedy_match(const std::vector<const model::Detection*>& de
   return matched;
 }
 
+// np.interp(x, xp, fp, right=0) for one x and a non-decreasing xp, as numpy's C code
+// (arr_interp with binary_search_with_guess) computes it: j = the LAST index with xp[j] <= x, so
+// at a recall value repeated by false positives the precision after the last of them is taken;
+// fp[0] left of xp[0]; 0 right of xp.back(); fp[j] where xp[j] == x; else the line from j to j+1.
+double numpy_interp(double x, const std::vector<double>& xp, const std::vector<double>& fp) {
+  if (x < xp.front()) return fp.front();
+  if (x > xp.back()) return 0.0;
+  const auto after = std::upper_bound(xp.begin(), xp.end(), x);  // first xp > x; x >= xp[0]
+  const auto j = static_cast<std::size_t>(after - xp.begin()) - 1;
+  if (j == xp.size() - 1 || xp[j] == x) return fp[j];
+  const double slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
+  return slope * (x - xp[j]) + fp[j];
+}
+
+// The devkit's processing order: sorted((score, index))[::-1], i.e. descending score and, among
+// equal scores, the detection given later first.
+std::vector<std::size_t> devkit_score_order(const std::vector<ScoredMatch>& matches) {
+  std::vector<std::size_t> order(matches.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (matches[a].score != matches[b].score) return matches[a].score > matches[b].score;
+    return a > b;
+  });
+  return order;
+}
+
 double mean_of_defined(const std::vector<double>& values) {
   double sum = 0.0;
   int64_t count = 0;
@@ -53,42 +79,35 @@ double mean_of_defined(const std::vector<double>& values) {
 
 }  // namespace
 
-double average_precision(std::vector<ScoredMatch> matches, int64_t num_ground_truth,
+double average_precision(const std::vector<ScoredMatch>& matches, int64_t num_ground_truth,
                          double min_recall, double min_precision) {
   RSD_CHECK(min_recall >= 0.0 && min_recall < 1.0 && min_precision >= 0.0 && min_precision < 1.0,
             "min_recall and min_precision must lie in [0, 1)");
   if (num_ground_truth <= 0) return kNaN;
   if (matches.empty()) return 0.0;
-  std::stable_sort(matches.begin(), matches.end(),
-                   [](const ScoredMatch& a, const ScoredMatch& b) { return a.score > b.score; });
+  const std::vector<std::size_t> order = devkit_score_order(matches);
   std::vector<double> precision, recall;
   int64_t true_positives = 0;
-  for (std::size_t i = 0; i < matches.size(); ++i) {
-    true_positives += matches[i].true_positive ? 1 : 0;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    true_positives += matches[order[i]].true_positive ? 1 : 0;
     precision.push_back(static_cast<double>(true_positives) / static_cast<double>(i + 1));
     recall.push_back(static_cast<double>(true_positives) / static_cast<double>(num_ground_truth));
   }
-  // Precision at recall r, linearly interpolated between the operating points (np.interp with
-  // the first precision left of the first point and 0 right of the last).
-  const auto precision_at = [&](double r) {
-    const auto above = std::lower_bound(recall.begin(), recall.end(), r - 1e-12);
-    if (above == recall.end()) return 0.0;
-    const auto j = static_cast<std::size_t>(above - recall.begin());
-    if (j == 0) return precision[0];
-    const double span = recall[j] - recall[j - 1];
-    const double weight = span > 0.0 ? (r - recall[j - 1]) / span : 1.0;
-    return precision[j - 1] + weight * (precision[j] - precision[j - 1]);
-  };
+  // The devkit's rec_interp = np.linspace(0, 1, 101): i * 0.01 (not i / 100, which differs in
+  // the last bit for some i) and exactly 1 at the end.
   constexpr int kRecallSteps = 100;
+  const double recall_step = 1.0 / kRecallSteps;
   double sum = 0.0;
   int count = 0;
-  // nuScenes skips the min_recall bin itself: recalls 0.11 ... 1.00 for min_recall 0.1.
-  for (int i = static_cast<int>(std::lround(kRecallSteps * min_recall)) + 1; i <= kRecallSteps;
-       ++i) {
-    sum += std::max(precision_at(static_cast<double>(i) / kRecallSteps) - min_precision, 0.0);
+  // calc_ap: prec[round(100 * min_recall) + 1:], the min_recall bin itself excluded; Python's
+  // round() rounds half to even, as nearbyint does in the default rounding mode.
+  const auto first = static_cast<int>(std::nearbyint(kRecallSteps * min_recall)) + 1;
+  for (int i = first; i <= kRecallSteps; ++i) {
+    const double r = i == kRecallSteps ? 1.0 : static_cast<double>(i) * recall_step;
+    sum += std::max(numpy_interp(r, recall, precision) - min_precision, 0.0);
     ++count;
   }
-  return sum / static_cast<double>(count) / (1.0 - min_precision);
+  return count > 0 ? sum / static_cast<double>(count) / (1.0 - min_precision) : 0.0;
 }
 
 double scale_error(const Eigen::Vector3d& size_a, const Eigen::Vector3d& size_b) {
@@ -126,13 +145,18 @@ void DetectionAccumulator::add_frame(const std::vector<model::Detection>& detect
                                      const std::vector<data::Box>& ground_truth) {
   for (std::size_t c = 0; c < options_.classes.size(); ++c) {
     const data::ObjectClass object_class = options_.classes[c];
+    // Matched in the devkit's order (descending score, ties: the later detection first), recorded
+    // in the given order so that average_precision() orders ties across frames as the devkit does.
     std::vector<const model::Detection*> class_detections;
+    std::vector<ScoredMatch> class_scores;
     for (const model::Detection& detection : detections) {
-      if (detection.box.object_class == object_class) class_detections.push_back(&detection);
+      if (detection.box.object_class != object_class) continue;
+      class_detections.push_back(&detection);
+      class_scores.push_back({detection.score, false});
     }
-    std::stable_sort(
-        class_detections.begin(), class_detections.end(),
-        [](const model::Detection* a, const model::Detection* b) { return a->score > b->score; });
+    const std::vector<std::size_t> order = devkit_score_order(class_scores);
+    std::vector<const model::Detection*> ordered;
+    for (const std::size_t d : order) ordered.push_back(class_detections[d]);
     std::vector<const data::Box*> class_boxes;
     for (const data::Box& box : ground_truth) {
       if (box.object_class == object_class) class_boxes.push_back(&box);
@@ -142,16 +166,17 @@ void DetectionAccumulator::add_frame(const std::vector<model::Detection>& detect
     sums.ground_truth += static_cast<int64_t>(class_boxes.size());
     for (std::size_t t = 0; t < options_.thresholds_m.size(); ++t) {
       const std::vector<int64_t> matched =
-          greedy_match(class_detections, class_boxes, options_.thresholds_m[t]);
-      for (std::size_t d = 0; d < class_detections.size(); ++d) {
-        sums.matches[t].push_back({class_detections[d]->score, matched[d] >= 0});
+          greedy_match(ordered, class_boxes, options_.thresholds_m[t]);
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        class_scores[order[i]].true_positive = matched[i] >= 0;
       }
+      sums.matches[t].insert(sums.matches[t].end(), class_scores.begin(), class_scores.end());
     }
     const std::vector<int64_t> matched =
-        greedy_match(class_detections, class_boxes, options_.tp_threshold_m);
-    for (std::size_t d = 0; d < class_detections.size(); ++d) {
+        greedy_match(ordered, class_boxes, options_.tp_threshold_m);
+    for (std::size_t d = 0; d < ordered.size(); ++d) {
       if (matched[d] < 0) continue;
-      const data::Box& predicted = class_detections[d]->box;
+      const data::Box& predicted = ordered[d]->box;
       const data::Box& truth = *class_boxes[static_cast<std::size_t>(matched[d])];
       sums.true_positives += 1;
       sums.translation += (predicted.center.head<2>() - truth.center.head<2>()).norm();

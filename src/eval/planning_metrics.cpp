@@ -60,6 +60,7 @@ PlanningAccumulator::GroupSums& PlanningAccumulator::group(const std::string& na
   GroupSums& sums = groups_[name];
   if (sums.l2.empty()) {
     sums.l2.assign(static_cast<std::size_t>(steps_), 0.0);
+    sums.l2_full_future.assign(static_cast<std::size_t>(steps_), 0.0);
     sums.valid.assign(static_cast<std::size_t>(steps_), 0);
     sums.collisions.assign(static_cast<std::size_t>(steps_), 0);
     sums.target_collisions.assign(static_cast<std::size_t>(steps_), 0);
@@ -83,17 +84,20 @@ void PlanningAccumulator::add(const PlanningFrame& frame) {
   const std::vector<bool> target_collisions = trajectory_collisions(
       frame.target, times, frame.obstacles, options_.ego_length, options_.ego_width);
 
-  bool any_valid = false;
-  for (const bool valid : frame.valid) any_valid = any_valid || valid;
+  bool full_future = true;
+  for (const bool valid : frame.valid) full_future = full_future && valid;
 
   std::vector<std::string> names = {kAllFrames};
   names.insert(names.end(), frame.groups.begin(), frame.groups.end());
   for (const std::string& name : names) {
     GroupSums& sums = group(name);
-    if (any_valid) ++sums.frames;
+    ++sums.frames;
+    if (full_future) ++sums.full_future_frames;
     for (int64_t k = 0; k < steps; ++k) {
       if (!frame.valid[k]) continue;
-      sums.l2[k] += (frame.predicted[k] - frame.target[k]).norm();
+      const double error = (frame.predicted[k] - frame.target[k]).norm();
+      sums.l2[k] += error;
+      if (full_future) sums.l2_full_future[k] += error;
       sums.valid[k] += 1;
       sums.collisions[k] += collisions[k] ? 1 : 0;
       sums.target_collisions[k] += target_collisions[k] ? 1 : 0;
@@ -140,17 +144,27 @@ void PlanningAccumulator::add_group_metrics(MetricSet& metrics, const std::strin
                                             bool with_target_collisions) const {
   const std::string prefix = "planning/" + name + "/";
   metrics.set(prefix + "frames", static_cast<double>(sums.frames));
-  std::vector<double> l2_per_step, collision_per_step;
+  metrics.set(prefix + "full_future_frames", static_cast<double>(sums.full_future_frames));
+  // UniAD (planning_metrics.py, PlanningMetric.update/compute): L2 = sqrt(sum((pred - gt)^2 *
+  // mask)) per step, summed over the samples and divided by ALL of them (`total`), so a step
+  // without ground truth counts 0.
+  // VAD / Bench2DriveZoo (compute_planner_metric_stp3 with metric_stp3.py's compute_L2, then the
+  // dataset's evaluate()): a sample counts only when its whole future is valid
+  // (fut_valid_flag); its L2 up to a horizon is the mean of its per-step errors; the samples'
+  // values are averaged. With the same samples at every step that is the mean, over the steps up
+  // to the horizon, of the per-step means over those samples.
+  std::vector<double> l2_all_frames, l2_full_future, collision_per_step;
   for (std::size_t k = 0; k < sums.l2.size(); ++k) {
-    l2_per_step.push_back(ratio(sums.l2[k], sums.valid[k]));
+    l2_all_frames.push_back(ratio(sums.l2[k], sums.frames));
+    l2_full_future.push_back(ratio(sums.l2_full_future[k], sums.full_future_frames));
     collision_per_step.push_back(ratio(static_cast<double>(sums.collisions[k]), sums.valid[k]));
   }
   for (std::size_t i = 0; i < horizon_steps_.size(); ++i) {
     const std::string horizon = format_quantity(options_.horizons_s[i], "s");
     const auto k = static_cast<std::size_t>(horizon_steps_[i]);
-    const bool in_range = k < l2_per_step.size();
-    metrics.set(prefix + "l2/" + horizon, in_range ? l2_per_step[k] : kNaN);
-    metrics.set(prefix + "l2_avg/" + horizon, average_up_to(l2_per_step, k));
+    const bool in_range = k < l2_all_frames.size();
+    metrics.set(prefix + "l2/" + horizon, in_range ? l2_all_frames[k] : kNaN);
+    metrics.set(prefix + "l2_avg/" + horizon, average_up_to(l2_full_future, k));
     metrics.set(prefix + "collision/" + horizon, in_range ? collision_per_step[k] : kNaN);
     metrics.set(prefix + "collision_avg/" + horizon, average_up_to(collision_per_step, k));
   }

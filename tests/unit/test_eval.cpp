@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -96,14 +97,57 @@ TEST(EvalPlanning, MaskedStepsAndGroupsAreCountedSeparately) {
   planning.add(exact);
   planning.add(cut);
   const MetricSet metrics = planning.metrics();
+  // UniAD: over both frames, B's masked steps counting 0.
   EXPECT_NEAR(metrics.get("planning/all/l2/1s"), 0.5, 1e-12);  // (0 + 1) / 2 frames at step 2
-  EXPECT_NEAR(metrics.get("planning/all/l2/2s"), 0.0, 1e-12);  // frame B has no step 4
-  // avg at 2 s: per-step means 0.5, 0.5, 0, 0 -> 0.25.
-  EXPECT_NEAR(metrics.get("planning/all/l2_avg/2s"), 0.25, 1e-12);
+  EXPECT_NEAR(metrics.get("planning/all/l2/2s"), 0.0, 1e-12);  // (0 + 0) / 2 at step 4
+  // VAD: B's future is not fully valid, so only A counts.
+  EXPECT_NEAR(metrics.get("planning/all/l2_avg/2s"), 0.0, 1e-12);
   EXPECT_NEAR(metrics.get("planning/command.turn_left/l2/1s"), 1.0, 1e-12);
-  EXPECT_TRUE(std::isnan(metrics.get("planning/command.turn_left/l2/2s")));
+  EXPECT_NEAR(metrics.get("planning/command.turn_left/l2/2s"), 0.0, 1e-12);  // masked: 0 / 1
+  EXPECT_TRUE(std::isnan(metrics.get("planning/command.turn_left/l2_avg/1s")));  // no full future
   EXPECT_NEAR(metrics.get("planning/command.lane_follow/l2/3s"), 0.0, 1e-12);
   EXPECT_EQ(metrics.get("planning/command.turn_left/frames"), 1.0);
+  EXPECT_EQ(metrics.get("planning/command.turn_left/full_future_frames"), 0.0);
+  EXPECT_EQ(metrics.get("planning/all/full_future_frames"), 1.0);
+}
+
+TEST(EvalPlanning, L2FollowsUniAdAndVadExactlyWithMaskedSteps) {
+  // Steps 0.5 s apart, horizons 1, 2, 3 s = steps 1, 3, 5 (0-based).
+  //   A: whole future valid, errors 0.1, 0.2, ..., 0.6 m;
+  //   B: steps 0..3 valid, 1 m off at every step (steps 4, 5 off by 7 m but masked);
+  //   C: no step valid (the end of a clip), 5 m off everywhere.
+  // UniAD (planning_metrics.py: L2 = sqrt(sum((pred - gt)^2 * mask)) per step, summed over the
+  // samples, / total samples):
+  //   1 s: (0.2 + 1 + 0) / 3 = 0.4;  2 s: (0.4 + 1 + 0) / 3 = 1.4 / 3;
+  //   3 s: (0.6 + 0 + 0) / 3 = 0.2.
+  // VAD / Bench2DriveZoo (fut_valid_flag samples only, each the mean of its errors up to the
+  // horizon, averaged over those samples): only A:
+  //   1 s: (0.1 + 0.2) / 2 = 0.15;  2 s: 1.0 / 4 = 0.25;  3 s: 2.1 / 6 = 0.35.
+  const std::vector<Vector2d> target = straight_ahead();
+  std::vector<Vector2d> drifting = target, off = target, far = target;
+  for (int k = 0; k < 6; ++k) {
+    drifting[k].y() += 0.1 * (k + 1);
+    off[k].y() += k < 4 ? 1.0 : 7.0;
+    far[k].y() += 5.0;
+  }
+  PlanningFrame a = frame_of(drifting, target);
+  PlanningFrame b = frame_of(off, target);
+  b.valid[4] = b.valid[5] = false;
+  PlanningFrame c = frame_of(far, target);
+  c.valid.assign(6, false);
+  PlanningAccumulator planning(ego_4_by_2());
+  planning.add(a);
+  planning.add(b);
+  planning.add(c);
+  const MetricSet metrics = planning.metrics();
+  EXPECT_NEAR(metrics.get("planning/all/l2/1s"), 0.4, 1e-12);
+  EXPECT_NEAR(metrics.get("planning/all/l2/2s"), 1.4 / 3.0, 1e-12);
+  EXPECT_NEAR(metrics.get("planning/all/l2/3s"), 0.2, 1e-12);
+  EXPECT_NEAR(metrics.get("planning/all/l2_avg/1s"), 0.15, 1e-12);
+  EXPECT_NEAR(metrics.get("planning/all/l2_avg/2s"), 0.25, 1e-12);
+  EXPECT_NEAR(metrics.get("planning/all/l2_avg/3s"), 0.35, 1e-12);
+  EXPECT_EQ(metrics.get("planning/all/frames"), 3.0);
+  EXPECT_EQ(metrics.get("planning/all/full_future_frames"), 1.0);
 }
 
 TEST(EvalPlanning, HorizonsMustBeWholeStepsAndBeyondTheHorizonIsUndefined) {
@@ -198,6 +242,156 @@ TEST(EvalAbilities, ScenariosMapToBench2DriveAbilities) {
             (std::vector<std::string>{"command.turn_left", "ability.Emergency_Brake"}));
 }
 
+// The abilities Bench2Drive's tools/ability_benchmark.py gives each scenario type, written out
+// per ability from its `Ability` table (the benchmark's 44 route types, XML spellings).
+const std::map<std::string, std::vector<std::string>>& abilities_by_route_type() {
+  static const std::map<std::string, std::vector<std::string>> table = [] {
+    const std::vector<std::pair<std::string, std::vector<std::string>>> members = {
+        {"Merging",
+         {"CrossingBicycleFlow", "EnterActorFlow", "HighwayExit", "InterurbanActorFlow",
+          "HighwayCutIn", "InterurbanAdvancedActorFlow", "MergerIntoSlowTrafficV2",
+          "MergerIntoSlowTraffic", "NonSignalizedJunctionLeftTurn",
+          "NonSignalizedJunctionRightTurn", "NonSignalizedJunctionLeftTurnEnterFlow",
+          "ParkingExit", "SequentialLaneChange", "SignalizedJunctionLeftTurn",
+          "SignalizedJunctionRightTurn", "SignalizedJunctionLeftTurnEnterFlow"}},
+        {"Overtaking",
+         {"Accident", "AccidentTwoWays", "ConstructionObstacle", "ConstructionObstacleTwoWays",
+          "HazardAtSideLaneTwoWays", "HazardAtSideLane", "ParkedObstacleTwoWays",
+          "ParkedObstacle", "VehicleOpensDoorTwoWays"}},
+        {"Emergency_Brake",
+         {"BlockedIntersection", "DynamicObjectCrossing", "HardBreakRoute",
+          "OppositeVehicleTakingPriority", "OppositeVehicleRunningRedLight", "ParkingCutIn",
+          "PedestrianCrossing", "ParkingCrossingPedestrian", "StaticCutIn",
+          "VehicleTurningRoute", "VehicleTurningRoutePedestrian", "ControlLoss"}},
+        {"Give_Way", {"InvadingTurn", "YieldToEmergencyVehicle"}},
+        {"Traffic_Signs",
+         {"BlockedIntersection", "OppositeVehicleTakingPriority",
+          "OppositeVehicleRunningRedLight", "PedestrianCrossing", "VehicleTurningRoute",
+          "VehicleTurningRoutePedestrian", "EnterActorFlow", "CrossingBicycleFlow",
+          "NonSignalizedJunctionLeftTurn", "NonSignalizedJunctionRightTurn",
+          "NonSignalizedJunctionLeftTurnEnterFlow", "SignalizedJunctionLeftTurn",
+          "SignalizedJunctionRightTurn", "SignalizedJunctionLeftTurnEnterFlow", "T_Junction",
+          "VanillaNonSignalizedTurn", "VanillaSignalizedTurnEncounterGreenLight",
+          "VanillaSignalizedTurnEncounterRedLight",
+          "VanillaNonSignalizedTurnEncounterStopsign"}},
+    };
+    std::map<std::string, std::vector<std::string>> by_type;
+    for (const auto& [ability, types] : members) {
+      for (const std::string& type : types) by_type[type].push_back(ability);
+    }
+    return by_type;
+  }();
+  return table;
+}
+
+TEST(EvalAbilities, EveryBenchmarkRouteTypeHasItsAbilities) {
+  // 44 types; per ability 16, 9, 12, 2 and 19 of them (Bench2Drive's README and table).
+  ASSERT_EQ(abilities_by_route_type().size(), 44u);
+  std::map<std::string, int> per_ability;
+  for (const auto& [type, abilities] : abilities_by_route_type()) {
+    EXPECT_EQ(rsd::eval::abilities_of_scenario(type), abilities) << type;
+    for (const std::string& ability : rsd::eval::abilities_of_scenario(type)) {
+      ++per_ability[ability];
+    }
+  }
+  EXPECT_EQ(per_ability, (std::map<std::string, int>{{"Merging", 16},
+                                                      {"Overtaking", 9},
+                                                      {"Emergency_Brake", 12},
+                                                      {"Give_Way", 2},
+                                                      {"Traffic_Signs", 19}}));
+  // The table's spellings before Bench2Drive fixed them still count.
+  EXPECT_EQ(rsd::eval::abilities_of_scenario("VehicleOpenDoorTwoWays"),
+            std::vector<std::string>{"Overtaking"});
+  EXPECT_EQ(rsd::eval::abilities_of_scenario("ParkingCrossingPedestrain"),
+            std::vector<std::string>{"Emergency_Brake"});
+  EXPECT_EQ(rsd::eval::abilities_of_scenario("MergeIntoSlowTraffic"),
+            std::vector<std::string>{"Merging"});
+  EXPECT_EQ(rsd::eval::abilities_of_scenario("VanillaNonSignalizedTurnEncouterStopsign"),
+            std::vector<std::string>{"Traffic_Signs"});
+}
+
+TEST(EvalAbilities, EveryBaseScenarioNameMapsFromFullAndTruncatedClipNames) {
+  // One real clip of each of the 43 scenario names of the Base set (bench2drive_base_1000.json;
+  // most from the official val split) and the route type Bench2Drive's table knows it by: the
+  // dataset writes TJunction for T_Junction, and LaneChange is its name for the benchmark's
+  // SequentialLaneChange (see abilities.cpp).
+  const std::vector<std::pair<std::string, std::string>> clips = {
+      {"Accident_Town03_Route156_Weather0", "Accident"},
+      {"AccidentTwoWays_Town12_Route1102_Weather10", "AccidentTwoWays"},
+      {"BlockedIntersection_Town03_Route134_Weather3", "BlockedIntersection"},
+      {"ConstructionObstacle_Town05_Route68_Weather8", "ConstructionObstacle"},
+      {"ConstructionObstacleTwoWays_Town12_Route1080_Weather14", "ConstructionObstacleTwoWays"},
+      {"ControlLoss_Town11_Route401_Weather11", "ControlLoss"},
+      {"CrossingBicycleFlow_Town12_Route977_Weather15", "CrossingBicycleFlow"},
+      {"DynamicObjectCrossing_Town02_Route13_Weather6", "DynamicObjectCrossing"},
+      {"EnterActorFlow_Town03_Route132_Weather2", "EnterActorFlow"},
+      {"HardBreakRoute_Town01_Route30_Weather3", "HardBreakRoute"},
+      {"HazardAtSideLane_Town10HD_Route373_Weather9", "HazardAtSideLane"},
+      {"HazardAtSideLaneTwoWays_Town12_Route1151_Weather7", "HazardAtSideLaneTwoWays"},
+      {"HighwayCutIn_Town12_Route1029_Weather15", "HighwayCutIn"},
+      {"HighwayExit_Town06_Route312_Weather0", "HighwayExit"},
+      {"InterurbanActorFlow_Town12_Route1291_Weather1", "InterurbanActorFlow"},
+      {"InterurbanAdvancedActorFlow_Town06_Route324_Weather2", "InterurbanAdvancedActorFlow"},
+      {"InvadingTurn_Town02_Route95_Weather9", "InvadingTurn"},
+      {"LaneChange_Town06_Route307_Weather21", "SequentialLaneChange"},
+      {"MergerIntoSlowTraffic_Town06_Route317_Weather5", "MergerIntoSlowTraffic"},
+      {"MergerIntoSlowTrafficV2_Town12_Route857_Weather25", "MergerIntoSlowTrafficV2"},
+      {"NonSignalizedJunctionLeftTurn_Town07_Route342_Weather3", "NonSignalizedJunctionLeftTurn"},
+      {"NonSignalizedJunctionLeftTurnEnterFlow_Town12_Route949_Weather13",
+       "NonSignalizedJunctionLeftTurnEnterFlow"},
+      {"NonSignalizedJunctionRightTurn_Town03_Route126_Weather18",
+       "NonSignalizedJunctionRightTurn"},
+      {"OppositeVehicleRunningRedLight_Town04_Route180_Weather23",
+       "OppositeVehicleRunningRedLight"},
+      {"OppositeVehicleTakingPriority_Town04_Route214_Weather6", "OppositeVehicleTakingPriority"},
+      {"ParkedObstacle_Town10HD_Route372_Weather8", "ParkedObstacle"},
+      {"ParkedObstacleTwoWays_Town13_Route1333_Weather26", "ParkedObstacleTwoWays"},
+      {"ParkingCrossingPedestrian_Town13_Route545_Weather25", "ParkingCrossingPedestrian"},
+      {"ParkingCutIn_Town13_Route1343_Weather1", "ParkingCutIn"},
+      {"ParkingExit_Town12_Route922_Weather12", "ParkingExit"},
+      {"PedestrianCrossing_Town13_Route747_Weather19", "PedestrianCrossing"},
+      {"SignalizedJunctionLeftTurn_Town04_Route173_Weather26", "SignalizedJunctionLeftTurn"},
+      {"SignalizedJunctionLeftTurnEnterFlow_Town13_Route657_Weather2",
+       "SignalizedJunctionLeftTurnEnterFlow"},
+      {"SignalizedJunctionRightTurn_Town03_Route118_Weather14", "SignalizedJunctionRightTurn"},
+      {"StaticCutIn_Town05_Route226_Weather18", "StaticCutIn"},
+      {"TJunction_Town06_Route306_Weather20", "T_Junction"},
+      {"VanillaNonSignalizedTurnEncounterStopsign_Town12_Route979_Weather9",
+       "VanillaNonSignalizedTurnEncounterStopsign"},
+      {"VanillaSignalizedTurnEncounterGreenLight_Town07_Route354_Weather8",
+       "VanillaSignalizedTurnEncounterGreenLight"},
+      {"VanillaSignalizedTurnEncounterRedLight_Town15_Route491_Weather23",
+       "VanillaSignalizedTurnEncounterRedLight"},
+      {"VehicleOpensDoorTwoWays_Town12_Route1203_Weather7", "VehicleOpensDoorTwoWays"},
+      {"VehicleTurningRoute_Town15_Route504_Weather10", "VehicleTurningRoute"},
+      {"VehicleTurningRoutePedestrian_Town15_Route445_Weather11", "VehicleTurningRoutePedestrian"},
+      {"YieldToEmergencyVehicle_Town04_Route166_Weather10", "YieldToEmergencyVehicle"},
+  };
+  ASSERT_EQ(clips.size(), 43u);
+  for (const auto& [clip, route_type] : clips) {
+    const std::vector<std::string>& expected = abilities_by_route_type().at(route_type);
+    const std::string scenario = clip.substr(0, clip.find('_'));
+    EXPECT_EQ(rsd::eval::scenario_of_clip(clip), scenario);
+    EXPECT_EQ(rsd::eval::abilities_of_clip(clip), expected) << clip;
+    // Cut short anywhere after the scenario, as one Base archive name is.
+    for (std::size_t length = scenario.size() + 1; length < clip.size(); length += 3) {
+      const std::string truncated = clip.substr(0, length);
+      EXPECT_EQ(rsd::eval::scenario_of_clip(truncated), scenario) << truncated;
+      EXPECT_EQ(rsd::eval::abilities_of_clip(truncated), expected) << truncated;
+    }
+  }
+  // The truncated name itself, and the two names the Full set adds.
+  EXPECT_EQ(rsd::eval::scenario_of_clip("VehicleTurningRoutePedestrian_Town15_Route523_Weathe"),
+            "VehicleTurningRoutePedestrian");
+  EXPECT_EQ(rsd::eval::abilities_of_clip("VehicleTurningRoutePedestrian_Town15_Route523_Weathe"),
+            (std::vector<std::string>{"Emergency_Brake", "Traffic_Signs"}));
+  EXPECT_EQ(rsd::eval::abilities_of_clip("VanillaNonSignalizedTurn_Town13_Route651_Weather1"),
+            std::vector<std::string>{"Traffic_Signs"});
+  EXPECT_TRUE(rsd::eval::abilities_of_clip("NoScenario_Town12_Route1_Weather1").empty());
+  EXPECT_EQ(rsd::eval::scenario_of_clip("not_a_clip"), "not");
+  EXPECT_EQ(rsd::eval::scenario_of_clip("Plain"), "Plain");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Detection
 
@@ -238,16 +432,89 @@ TEST(EvalDetection, PerfectDetectionsScoreApOneAndNoErrors) {
 }
 
 TEST(EvalDetection, AveragePrecisionOfTwoDetectionsFollowsNuScenes) {
-  // Two GT boxes. Best detection a hit, second a miss: precision 1 up to recall 0.5, then
-  // nothing. Recalls 0.11..0.50 (40 of the 90 points) score (1 - 0.1) / 0.9 = 1: AP = 40/90.
-  EXPECT_NEAR(rsd::eval::average_precision({{0.9, true}, {0.8, false}}, 2), 40.0 / 90.0, 1e-12);
+  using rsd::eval::average_precision;
+  // Two GT boxes. Best detection a hit, second a miss: operating points (recall 0.5, precision 1)
+  // and (0.5, 0.5). np.interp takes fp[0] = 1 left of recall 0.5 and, at the repeated recall 0.5,
+  // the LAST precision, 0.5; 0 beyond. Bins 0.11..0.49 score 0.9 each, 0.50 scores 0.4:
+  // (39 * 0.9 + 0.4) / 90 / 0.9 = 35.5 / 81.
+  EXPECT_NEAR(average_precision({{0.9, true}, {0.8, false}}, 2), 35.5 / 81.0, 1e-12);
   // Miss first, then hit: operating points (r 0, p 0) and (0.5, 0.5); precision at recall r is
   // r on [0, 0.5]. Sum over r = 0.11..0.50 of (r - 0.1) = 0.01 + ... + 0.40 = 8.2; / 90 / 0.9.
-  EXPECT_NEAR(rsd::eval::average_precision({{0.9, false}, {0.8, true}}, 2), 8.2 / 81.0, 1e-12);
+  EXPECT_NEAR(average_precision({{0.9, false}, {0.8, true}}, 2), 8.2 / 81.0, 1e-12);
   // Order comes from the scores, not from the list.
-  EXPECT_NEAR(rsd::eval::average_precision({{0.8, true}, {0.9, false}}, 2), 8.2 / 81.0, 1e-12);
-  EXPECT_EQ(rsd::eval::average_precision({}, 2), 0.0);
-  EXPECT_TRUE(std::isnan(rsd::eval::average_precision({{0.5, false}}, 0)));
+  EXPECT_NEAR(average_precision({{0.8, true}, {0.9, false}}, 2), 8.2 / 81.0, 1e-12);
+  EXPECT_EQ(average_precision({}, 2), 0.0);
+  EXPECT_TRUE(std::isnan(average_precision({{0.5, false}}, 0)));
+}
+
+TEST(EvalDetection, AveragePrecisionMatchesTheDevkitComputedWithNumpy) {
+  // Golden values from the nuScenes devkit's own steps (python-sdk/nuscenes/eval/detection/
+  // algo.py: accumulate() after matching, then calc_ap()) run with numpy 2.4.6, printed with
+  // repr():
+  //
+  //   import numpy as np
+  //   def devkit_ap(matches, npos, min_recall=0.1, min_precision=0.1):
+  //       confs = [s for s, _ in matches]
+  //       sortind = [i for (v, i) in sorted((v, i) for (i, v) in enumerate(confs))][::-1]
+  //       tp = [1 if matches[i][1] else 0 for i in sortind]
+  //       fp = [0 if matches[i][1] else 1 for i in sortind]
+  //       if sum(tp) == 0:
+  //           return 0.0  # DetectionMetricData.no_predictions(): precision all 0
+  //       tp = np.cumsum(tp).astype(float); fp = np.cumsum(fp).astype(float)
+  //       prec = tp / (fp + tp); rec = tp / float(npos)
+  //       prec = np.interp(np.linspace(0, 1, 101), rec, prec, right=0)
+  //       prec = np.copy(prec)[round(100 * min_recall) + 1:]
+  //       prec -= min_precision; prec[prec < 0] = 0
+  //       return float(np.mean(prec)) / (1.0 - min_precision)
+  //   H, M = True, False
+  //   devkit_ap([(0.9, H), (0.8, M)], 2)                                  # 0.43827160493827155
+  //   devkit_ap([(0.5, H), (0.5, M)], 2)                                  # 0.10123456790123456
+  //   devkit_ap([(0.5, M), (0.5, H)], 2)                                  # 0.43827160493827155
+  //   devkit_ap([(0.7, H), (0.7, M), (0.7, H), (0.6, M)], 3)              # 0.45246913580246917
+  //   devkit_ap([(0.9, M), (0.8, M)], 3)                                  # 0.0
+  //   devkit_ap([(0.9, H), (0.8, H), (0.7, H)], 3)                        # 1.0000000000000004
+  //   devkit_ap([(0.9, H), (0.8, M), (0.7, M), (0.6, H), (0.5, H), (0.4, M)], 4)
+  //                                                                       # 0.3954732510288066
+  //   devkit_ap([(0.9, H), (0.8, M), (0.7, H), (0.6, M), (0.5, M), (0.4, H)], 3)
+  //                                                                       # 0.5995925925925926
+  //   devkit_ap([(1.0 - 0.01 * i, (i % 3) != 1) for i in range(24)], 20)  # 0.4878263964218406
+  using rsd::eval::average_precision;
+  const bool H = true, M = false;
+  EXPECT_NEAR(average_precision({{0.9, H}, {0.8, M}}, 2), 0.43827160493827155, 1e-12);
+  // Equal scores: the devkit takes the later-listed detection first.
+  EXPECT_NEAR(average_precision({{0.5, H}, {0.5, M}}, 2), 0.10123456790123456, 1e-12);
+  EXPECT_NEAR(average_precision({{0.5, M}, {0.5, H}}, 2), 0.43827160493827155, 1e-12);
+  EXPECT_NEAR(average_precision({{0.7, H}, {0.7, M}, {0.7, H}, {0.6, M}}, 3),
+              0.45246913580246917, 1e-12);
+  EXPECT_EQ(average_precision({{0.9, M}, {0.8, M}}, 3), 0.0);
+  EXPECT_NEAR(average_precision({{0.9, H}, {0.8, H}, {0.7, H}}, 3), 1.0, 1e-12);
+  // Recalls repeated over runs of misses, at bins that fall on operating points (0.25, 0.5, 0.75).
+  EXPECT_NEAR(average_precision({{0.9, H}, {0.8, M}, {0.7, M}, {0.6, H}, {0.5, H}, {0.4, M}}, 4),
+              0.3954732510288066, 1e-12);
+  // Recalls 1/3 and 2/3 repeated, between bins.
+  EXPECT_NEAR(average_precision({{0.9, H}, {0.8, M}, {0.7, H}, {0.6, M}, {0.5, M}, {0.4, H}}, 3),
+              0.5995925925925926, 1e-12);
+  // 24 detections, 16 hits, 20 boxes: recalls k/20 hit bins such as 0.35, where
+  // np.linspace(0, 1, 101)[35] = 35 * 0.01 is one ulp above 0.35.
+  std::vector<ScoredMatch> long_run;
+  for (int i = 0; i < 24; ++i) long_run.push_back({1.0 - 0.01 * i, i % 3 != 1});
+  EXPECT_NEAR(average_precision(long_run, 20), 0.4878263964218406, 1e-12);
+}
+
+TEST(EvalDetection, EqualScoresInAFrameMatchInTheDevkitOrder) {
+  // Two detections with the same score near one box: the devkit visits the later-listed one
+  // first, so it takes the box (ATE 0.3) and the earlier, exact one is the false positive.
+  DetectionAccumulator detection({});
+  detection.add_frame({detection_at(0.0, 0.0, 0.5), detection_at(0.3, 0.0, 0.5)},
+                      {box_at(0.0, 0.0)});
+  const MetricSet metrics = detection.metrics();
+  EXPECT_EQ(metrics.get("detection/vehicle/tp"), 1.0);
+  EXPECT_NEAR(metrics.get("detection/vehicle/ate"), 0.3, 1e-12);
+  // The same order ranks them: hit (recall 1, precision 1) then miss (1, 0.5); bins 0.11..0.99
+  // take 1, bin 1.00 the last precision at recall 1, 0.5: (89 * 0.9 + 0.4) / 90 / 0.9 = 80.5 / 81
+  // (devkit_ap([(0.5, M), (0.5, H)], 1) = 0.9938271604938275 with the snippet of
+  // AveragePrecisionMatchesTheDevkitComputedWithNumpy).
+  EXPECT_NEAR(metrics.get("detection/vehicle/ap/0.5m"), 80.5 / 81.0, 1e-12);
 }
 
 TEST(EvalDetection, CentreDistanceThresholdsAndTruePositiveErrors) {

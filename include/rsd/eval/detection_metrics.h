@@ -32,11 +32,14 @@ struct ScoredMatch {
 };
 
 /// nuScenes average precision of one class at one threshold, from every matched detection of the
-/// split and the number of ground-truth boxes. Precision is interpolated linearly at recall
-/// 0, 0.01, ..., 1 (0 beyond the highest recall reached); AP is the mean of
-/// max(precision - min_precision, 0) over recalls above min_recall, divided by 1 - min_precision.
-/// 0 without detections; NaN without ground truth.
-double average_precision(std::vector<ScoredMatch> matches, int64_t num_ground_truth,
+/// split (in the order they were given) and the number of ground-truth boxes, exactly as the
+/// devkit's accumulate() and calc_ap() compute it: detections in descending score order (equal
+/// scores: the later-given first), precision np.interp-olated at recall 0, 0.01, ..., 1 (a recall
+/// repeated by false positives takes the precision after the last of them; 0 beyond the highest
+/// recall reached); AP is the mean of max(precision - min_precision, 0) over the recall bins above
+/// min_recall (its own bin excluded), divided by 1 - min_precision. 0 without detections; NaN
+/// without ground truth.
+double average_precision(const std::vector<ScoredMatch>& matches, int64_t num_ground_truth,
                          double min_recall = 0.1, double min_precision = 0.1);
 
 /// 1 - IoU of two boxes' sizes (length, width, height) once centred and aligned: nuScenes' scale

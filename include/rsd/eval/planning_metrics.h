@@ -57,9 +57,13 @@ class PlanningAccumulator {
                  const std::vector<std::vector<MovingObstacle>>& obstacles,
                  const std::vector<std::vector<std::string>>& groups);
 
-  /// planning/<group>/{frames, l2/<h>, l2_avg/<h>, collision/<h>, collision_avg/<h>} for "all"
-  /// first, then the other groups in name order; planning/all/gt_collision/<h> (the ground-truth
-  /// trajectory against the same extrapolated obstacles: the floor the metric's noise sets).
+  /// planning/<group>/{frames, full_future_frames, l2/<h>, l2_avg/<h>, collision/<h>,
+  /// collision_avg/<h>} for "all" first, then the other groups in name order;
+  /// planning/all/gt_collision/<h> (the ground-truth trajectory against the same extrapolated
+  /// obstacles: the floor the metric's noise sets). l2/<h> is UniAD's (the error at the horizon
+  /// over every frame, a step without ground truth counting 0); l2_avg/<h> is VAD's and
+  /// Bench2DriveZoo's (each full-future frame's mean error over the steps up to the horizon,
+  /// averaged over those frames).
   MetricSet metrics() const;
 
   const PlanningMetricsOptions& options() const { return options_; }
@@ -67,8 +71,10 @@ class PlanningAccumulator {
  private:
   // Sums per step (index k) over the frames of one group.
   struct GroupSums {
-    int64_t frames = 0;
-    std::vector<double> l2;
+    int64_t frames = 0;              // every frame added to the group
+    int64_t full_future_frames = 0;  // frames whose T steps all have ground truth
+    std::vector<double> l2;              // over the valid steps of every frame
+    std::vector<double> l2_full_future;  // over the full-future frames only
     std::vector<int64_t> valid;
     std::vector<int64_t> collisions;
     std::vector<int64_t> target_collisions;
