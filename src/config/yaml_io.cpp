@@ -1,5 +1,6 @@
 #include "config/yaml_io.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "rsd/util/error.h"
@@ -11,7 +12,27 @@ std::string where(const std::string& file, const YAML::Mark& mark) {
   return mark.is_null() ? file : file + ":" + std::to_string(mark.line + 1);
 }
 
-ConfigNode convert(const YAML::Node& yaml, const std::string& file) {
+// yaml-cpp keeps an alias as a second reference to its anchor's node, so a kilobyte of nested
+// aliases is a graph that expands into billions of values, and an alias inside its own anchor
+// (`a: &a [*a]`) is a cycle. The tree we build is the expansion: it is bounded while it is built.
+struct ExpansionBudget {
+  const std::string& file;
+  std::size_t nodes_left = kMaxConfigNodesPerFile;
+};
+
+ConfigNode convert(const YAML::Node& yaml, ExpansionBudget& budget, int depth) {
+  const std::string& file = budget.file;
+  if (budget.nodes_left == 0) {
+    throw ConfigError(where(file, yaml.Mark()) + ": the file expands to more than " +
+                      std::to_string(kMaxConfigNodesPerFile) +
+                      " values (aliases of aliases?); such a config is refused");
+  }
+  --budget.nodes_left;
+  if (depth > kMaxConfigDepth) {
+    throw ConfigError(where(file, yaml.Mark()) + ": values nested more than " +
+                      std::to_string(kMaxConfigDepth) +
+                      " levels deep (an alias inside its own anchor?); such a config is refused");
+  }
   ConfigNode node;
   node.origin = where(file, yaml.Mark());
   switch (yaml.Type()) {
@@ -26,7 +47,7 @@ ConfigNode convert(const YAML::Node& yaml, const std::string& file) {
       break;
     case YAML::NodeType::Sequence:
       node.kind = ConfigNode::Kind::List;
-      for (const auto& item : yaml) node.items.push_back(convert(item, file));
+      for (const auto& item : yaml) node.items.push_back(convert(item, budget, depth + 1));
       break;
     case YAML::NodeType::Map:
       node.kind = ConfigNode::Kind::Map;
@@ -43,7 +64,7 @@ ConfigNode convert(const YAML::Node& yaml, const std::string& file) {
         if (node.find(key) != nullptr) {
           throw ConfigError(at + ": duplicate config key '" + key + "'");
         }
-        node.fields.emplace_back(key, convert(entry.second, file));
+        node.fields.emplace_back(key, convert(entry.second, budget, depth + 1));
       }
       break;
   }
@@ -95,11 +116,17 @@ ConfigNode parse_yaml(const std::string& text, const std::string& file) {
   YAML::Node yaml;
   try {
     yaml = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& error) {
+    // Its own message is "bad file".
+    throw ConfigError(file + ":" + std::to_string(error.mark.line + 1) + ":" +
+                      std::to_string(error.mark.column + 1) +
+                      ": malformed YAML: values nested too deeply for the YAML reader");
   } catch (const YAML::ParserException& error) {
     throw ConfigError(file + ":" + std::to_string(error.mark.line + 1) + ":" +
                       std::to_string(error.mark.column + 1) + ": malformed YAML: " + error.msg);
   }
-  ConfigNode root = convert(yaml, file);
+  ExpansionBudget budget{file};
+  ConfigNode root = convert(yaml, budget, 0);
   if (root.kind == ConfigNode::Kind::Null) return ConfigNode::map(file);  // an empty file
   if (root.kind != ConfigNode::Kind::Map) {
     throw ConfigError(file + ": a config file must hold a map of keys at its top level, not " +

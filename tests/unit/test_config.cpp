@@ -1,7 +1,12 @@
 // rsd::Config: inheritance, overrides, strictness and the messages users see.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <chrono>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "rsd/config/config.h"
 #include "rsd/config/config_checks.h"
@@ -233,6 +238,79 @@ TEST(Config, WithoutDefaultsRootsDefineKeysAndChildrenMayOnlyOverride) {
   const std::string typo = dir.write("typo.yaml", "_base_: root.yaml\nsolver:\n  iteration: 9\n");
   EXPECT_HAS(config_error([&] { Config::load(typo, {}, own); }),
              "closest valid key: 'solver.iterations'");
+}
+
+// Nine levels of nine aliases of the level below: about 1 KB of YAML naming 9^9 (387 million)
+// values once the aliases are expanded. Each entry is "&lN [...]".
+std::vector<std::string> alias_bomb_levels() {
+  std::vector<std::string> levels = {"&l0 [x, x, x, x, x, x, x, x, x]"};
+  for (int level = 1; level <= 8; ++level) {
+    std::string text = "&l" + std::to_string(level) + " [";
+    for (int k = 0; k < 9; ++k) text += (k == 0 ? "*l" : ", *l") + std::to_string(level - 1);
+    levels.push_back(text + "]");
+  }
+  return levels;
+}
+
+// The bomb as a file: one key per level.
+std::string yaml_alias_bomb() {
+  std::string text;
+  const auto levels = alias_bomb_levels();
+  for (std::size_t level = 0; level < levels.size(); ++level) {
+    text += "l" + std::to_string(level) + ": " + levels[level] + "\n";
+  }
+  return text;
+}
+
+long peak_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+TEST(Config, AliasBombIsRefusedWhileExpandingNamingTheFile) {
+  TempDir dir;
+  const std::string bomb = yaml_alias_bomb();
+  ASSERT_LT(bomb.size(), 1500u);
+  const std::string file = dir.write("bomb.yaml", bomb);
+  const long rss_before = peak_rss_kib();
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = config_error([&] { Config::load(file); });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_HAS(message, file + ":");
+  EXPECT_HAS(message, "expands to more than 100000 values");
+  // Stopped early: the expansion would take minutes and tens of gigabytes.
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_LT(peak_rss_kib() - rss_before, 512L * 1024) << "KiB of peak memory added";
+
+  // Through _base_ and --set as well.
+  const std::string child = dir.write("child.yaml", "_base_: [bomb.yaml]\n");
+  EXPECT_HAS(config_error([&] { Config::load(child); }), file + ":");
+  std::string flow_bomb;
+  for (const auto& level : alias_bomb_levels()) flow_bomb += (flow_bomb.empty() ? "[" : ", ") + level;
+  const std::string ok = dir.write("ok.yaml", "train:\n  steps: 3\n");
+  EXPECT_HAS(config_error([&] { Config::load(ok, {"train.steps=" + flow_bomb + "]"}); }),
+             "expands to more than 100000 values");
+}
+
+TEST(Config, CyclicAliasAndDeepNestingAreRefused) {
+  TempDir dir;
+  // yaml-cpp resolves an alias inside its own anchor to the node itself: an endless tree.
+  const std::string cyclic = dir.write("cyclic.yaml", "a: &a [*a]\n");
+  const std::string cyclic_message = config_error([&] { Config::load(cyclic); });
+  EXPECT_HAS(cyclic_message, cyclic + ":");
+  EXPECT_HAS(cyclic_message, "nested more than 64 levels");
+  const std::string deep =
+      dir.write("deep.yaml", "a: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
+  const std::string deep_message = config_error([&] { Config::load(deep); });
+  EXPECT_HAS(deep_message, deep + ":");
+  EXPECT_HAS(deep_message, "nested too deeply");
+}
+
+TEST(Config, AliasesWithinTheBoundsStillWork) {
+  const Config config = Config::parse("train:\n  steps: &n 40\n  warmup_steps: *n\n", "inline");
+  EXPECT_EQ(config.get<int64_t>("train.warmup_steps"), 40);
 }
 
 TEST(Config, ParseTextChecksLikeAFile) {
