@@ -14,16 +14,10 @@ bool has_answer_shape(const nlohmann::json& value) {
   return value.is_array() || (value.is_object() && value.contains("objects"));
 }
 
-std::optional<nlohmann::json> parse_if_answer(const std::string& text) {
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || !has_answer_shape(value)) return std::nullopt;
-  return value;
-}
-
-// The end (one past) of the balanced JSON value starting at `start`, honouring strings; npos when
-// it never closes.
-std::size_t balanced_end(const std::string& text, std::size_t start) {
-  int depth = 0;
+// Calls visit(i) for each '{', '[', '}' or ']' of `text` outside JSON strings, from `start` on,
+// until visit returns false.
+template <typename Visit>
+void for_each_bracket(const std::string& text, std::size_t start, Visit&& visit) {
   bool in_string = false;
   for (std::size_t i = start; i < text.size(); ++i) {
     const char c = text[i];
@@ -35,13 +29,42 @@ std::size_t balanced_end(const std::string& text, std::size_t start) {
       }
     } else if (c == '"') {
       in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
+    } else if (c == '{' || c == '[' || c == '}' || c == ']') {
+      if (!visit(i)) return;
     }
   }
-  return std::string::npos;
+}
+
+bool is_opening(char c) { return c == '{' || c == '['; }
+
+// True when brackets in `text` nest deeper than `limit`; stops reading at the first level past it.
+bool nests_deeper_than(const std::string& text, int limit) {
+  int depth = 0;
+  bool deeper = false;
+  for_each_bracket(text, 0, [&](std::size_t i) {
+    depth = is_opening(text[i]) ? depth + 1 : std::max(0, depth - 1);
+    deeper = depth > limit;
+    return !deeper;
+  });
+  return deeper;
+}
+
+std::optional<nlohmann::json> parse_if_answer(const std::string& text) {
+  nlohmann::json value = parse_untrusted_json(text, "the JSON in the answer");
+  if (value.is_discarded() || !has_answer_shape(value)) return std::nullopt;
+  return value;
+}
+
+// The end (one past) of the balanced JSON value starting at `start`; npos when it never closes.
+std::size_t balanced_end(const std::string& text, std::size_t start) {
+  int depth = 0;
+  std::size_t end = std::string::npos;
+  for_each_bracket(text, start, [&](std::size_t i) {
+    depth += is_opening(text[i]) ? 1 : -1;
+    if (depth == 0) end = i + 1;
+    return depth != 0;
+  });
+  return end;
 }
 
 std::string excerpt(const std::string& text) {
@@ -60,6 +83,18 @@ std::string object_id_text(const nlohmann::json& id) {
 }
 
 }  // namespace
+
+nlohmann::json parse_untrusted_json(const std::string& text, const std::string& what) {
+  if (text.size() > kMaxAnswerJsonBytes) {
+    throw InvalidAnswer(what + " is " + std::to_string(text.size()) + " bytes long, more than the " +
+                        std::to_string(kMaxAnswerJsonBytes) + " accepted");
+  }
+  if (nests_deeper_than(text, kMaxAnswerJsonDepth)) {
+    throw InvalidAnswer(what + " nests brackets deeper than " +
+                        std::to_string(kMaxAnswerJsonDepth) + " levels");
+  }
+  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
 
 nlohmann::json extract_answer_json(const std::string& text) {
   // A fenced block (```json ... ``` or ``` ... ```) is what the model meant as its answer.

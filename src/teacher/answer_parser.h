@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -31,8 +32,20 @@ struct AnswerObject {
   std::string reason;
 };
 
+/// Bounds on JSON from outside, checked before a tree is built. nlohmann's parser is iterative but
+/// copying, dumping and destroying parts of a tree recurse, so a deeply nested answer would
+/// overflow the stack. Real answers are a few levels deep and a few kilobytes long.
+constexpr int kMaxAnswerJsonDepth = 64;
+constexpr std::size_t kMaxAnswerJsonBytes = std::size_t{8} << 20;
+
+/// `text` parsed as JSON; a discarded value when it is not JSON. Throws InvalidAnswer, naming
+/// `what` and the bound, when `text` is longer than kMaxAnswerJsonBytes or nests brackets deeper
+/// than kMaxAnswerJsonDepth (outside strings), before anything is parsed.
+nlohmann::json parse_untrusted_json(const std::string& text, const std::string& what);
+
 /// The JSON answer inside `text`: a fenced block first, else the first balanced {...} or [...]
-/// that parses and has the answer's shape (an object with "objects", or an array).
+/// that parses and has the answer's shape (an object with "objects", or an array). A candidate
+/// beyond parse_untrusted_json's bounds throws InvalidAnswer.
 nlohmann::json extract_answer_json(const std::string& text);
 
 /// The objects of an answer: {"objects": [...]} or a bare array. Throws InvalidAnswer naming the

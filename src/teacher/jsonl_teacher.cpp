@@ -22,7 +22,12 @@ JsonlTeacher::JsonlTeacher(JsonlTeacherOptions options) : options_(std::move(opt
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = options_.path + ":" + std::to_string(number);
-    const nlohmann::json answer = nlohmann::json::parse(line, nullptr, false);
+    nlohmann::json answer;
+    try {
+      answer = detail::parse_untrusted_json(line, "the line");
+    } catch (const detail::InvalidAnswer& e) {
+      throw DataError(where + ": " + e.what());
+    }
     if (answer.is_discarded() || !answer.is_object()) {
       throw DataError(where + ": not a JSON object");
     }

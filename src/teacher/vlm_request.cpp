@@ -171,7 +171,7 @@ nlohmann::json build_chat_request(const VlmTeacherOptions& options, const std::s
 }
 
 std::string answer_content(const std::string& response_body) {
-  const nlohmann::json body = nlohmann::json::parse(response_body, nullptr, false);
+  const nlohmann::json body = parse_untrusted_json(response_body, "the response body");
   if (body.is_discarded() || !body.is_object()) {
     throw InvalidAnswer("the response body is not JSON");
   }

@@ -46,7 +46,7 @@ nlohmann::json build_chat_request(const VlmTeacherOptions& options, const std::s
                                   const std::vector<std::pair<std::string, std::string>>& images);
 
 /// The assistant message's text from a chat-completions response body. Throws InvalidAnswer when
-/// the body is not a chat-completions response.
+/// the body is not a chat-completions response or is beyond parse_untrusted_json's bounds.
 std::string answer_content(const std::string& response_body);
 
 }  // namespace rsd::teacher::detail

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "answer_parser.h"
@@ -27,13 +30,50 @@ std::string excerpt(const std::string& text) {
   return text.size() <= kExcerptLength ? text : text.substr(0, kExcerptLength) + "...";
 }
 
-// The key must never reach a log or a cache, even when a server echoes request headers back.
-std::string redact(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
-  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-    text.replace(at, secret.size(), "<redacted>");
+constexpr std::string_view kBearer = "bearer";
+
+// Where a credential after "Bearer " ends (RFC 6750 tokens hold none of these; stopping at a
+// backslash keeps a JSON escape that follows the token intact).
+bool ends_token(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) || std::strchr("\"'\\,;<>()[]{}", c) != nullptr;
+}
+
+// The length of "Bearer" and the blanks after it at `at`, in any case; 0 when there is none.
+std::size_t bearer_prefix(const std::string& text, std::size_t at) {
+  if (text.size() - at <= kBearer.size()) return 0;
+  for (std::size_t k = 0; k < kBearer.size(); ++k) {
+    if (std::tolower(static_cast<unsigned char>(text[at + k])) != kBearer[k]) return 0;
   }
-  return text;
+  std::size_t end = at + kBearer.size();
+  while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) ++end;
+  return end == at + kBearer.size() ? 0 : end - at;
+}
+
+// The key must never reach a log, an exception or a cache, even when a server echoes request
+// headers back (the key itself, or "Bearer <token>" in any spelling): both are replaced. Applied
+// to what the server said before it is parsed or cut into excerpts, so that a cut never leaves a
+// piece of the key behind. One pass: bodies are up to max_response_bytes long.
+std::string redact(const std::string& text, const std::string& secret) {
+  static const std::string kRedacted = "<redacted>";
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!secret.empty() && text.compare(i, secret.size(), secret) == 0) {
+      out += kRedacted;
+      i += secret.size();
+    } else if (const std::size_t prefix = bearer_prefix(text, i)) {
+      const std::size_t token = i + prefix;
+      std::size_t end = token;
+      while (end < text.size() && !ends_token(text[end])) ++end;
+      out.append(text, i, token - i);
+      if (end > token) out += kRedacted;
+      i = end;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
 }
 
 // Statuses that no retry can fix and that would fail every frame alike.
@@ -130,11 +170,14 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
     if (attempt > 0) {
       const double wait = options_.backoff_s * std::pow(2.0, attempt - 1);
       logging::debug(fmt::format("VLM {}: attempt {} failed ({}); retrying in {:.2f} s", where, attempt,
-                    last_error, wait));
+                                 redact(last_error, api_key_), wait));
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
     }
     judgement.attempts = attempt + 1;
-    const detail::HttpResponse response = detail::http_post(request);
+    detail::HttpResponse response = detail::http_post(request);
+    // Whatever the server said is redacted before anything reads it.
+    response.body = redact(response.body, api_key_);
+    response.error = redact(response.error, api_key_);
     if (response.outcome != detail::HttpResponse::Outcome::ok) {
       last_error = response.outcome == detail::HttpResponse::Outcome::timeout
                        ? "timeout: " + response.error
@@ -144,16 +187,15 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
     if (is_fatal_status(response.status)) {
       throw Error("the VLM endpoint " + options_.endpoint + " answered HTTP " +
                   std::to_string(response.status) + " (check teacher.vlm.endpoint, .model and " +
-                  "the API key in $" + options_.api_key_env + "): " +
-                  redact(excerpt(response.body), api_key_));
+                  "the API key in $" + options_.api_key_env + "): " + excerpt(response.body));
     }
     if (response.status != 200) {
-      last_error = "HTTP " + std::to_string(response.status) + ": " +
-                   redact(excerpt(response.body), api_key_);
+      last_error = "HTTP " + std::to_string(response.status) + ": " + excerpt(response.body);
       continue;
     }
     try {
-      last_answer = detail::answer_content(response.body);
+      // The content is decoded from JSON strings: an escaped key is whole again here.
+      last_answer = redact(detail::answer_content(response.body), api_key_);
       const auto objects = detail::parse_answer_objects(detail::extract_answer_json(last_answer));
       auto resolved = detail::resolve_answer(objects, frame, options_.cameras.front(),
                                              options_.match, detail::UnknownIds::reject,
@@ -173,7 +215,7 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
   FrameJudgement failed =
       FrameJudgement::failure(frame.clip, frame.index, redact(last_error, api_key_));
   failed.attempts = judgement.attempts;
-  failed.answer_excerpt = redact(excerpt(last_answer), api_key_);
+  failed.answer_excerpt = excerpt(last_answer);
   return failed;
 }
 

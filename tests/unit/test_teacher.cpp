@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include "rsd/geometry/gaussian_heatmap.h"
 #include "rsd/model/detection_targets.h"
@@ -20,6 +23,7 @@
 #include "rsd/teacher/rule_teacher.h"
 #include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
+#include "rsd/util/logging.h"
 #include "support/fixtures.h"
 #include "support/http_test_server.h"
 #include "support/temp_dir.h"
@@ -288,6 +292,109 @@ TEST_F(VlmTeacherTest, RejectedKeyStopsTheRunWithoutLeakingIt) {
   }
 }
 
+// Every message the library logs while it lives, at debug level and above.
+class LogCapture {
+ public:
+  LogCapture() : previous_level_(logging::level()) {
+    logging::set_level(logging::Level::debug);
+    logging::set_sink({[this](logging::Level, const std::string& message) {
+                         const std::lock_guard<std::mutex> lock(mutex_);
+                         messages_.push_back(message);
+                       },
+                       {}});
+  }
+  ~LogCapture() {
+    logging::set_sink({});
+    logging::set_level(previous_level_);
+  }
+  std::vector<std::string> messages() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return messages_;
+  }
+
+ private:
+  logging::Level previous_level_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> messages_;
+};
+
+TEST_F(VlmTeacherTest, AnEchoedKeyReachesNoLogLineJudgementOrError) {
+  // Servers that echo the request's Authorization header: in an error body (the key where the
+  // excerpt is cut), in the answer text, in another case, and JSON-escaped (whole only once the
+  // content is decoded).
+  HttpTestServer server([](const HttpExchange& request, int index) {
+    const std::string authorization = request.headers.at("authorization");
+    const std::string key = authorization.substr(std::string("Bearer ").size());
+    switch (index) {
+      case 0:
+        return HttpReply{500, "{\"error\": \"" + std::string(280, 'x') + key + "\"}"};
+      case 1:
+        return HttpReply{200, chat_response("You sent Authorization: " + authorization)};
+      case 2:
+        return HttpReply{200, chat_response("echo: BEARER   " + key + ".")};
+      default:
+        return HttpReply{200, R"({"choices": [{"message": {"content": "echo: \u0073)" +
+                                  key.substr(1) + R"("}}]})"};
+    }
+  });
+  VlmTeacherOptions o = options(server);
+  o.retries = 3;
+  o.concurrency = 1;
+  LogCapture log;
+  const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+  EXPECT_EQ(judgement.status, JudgementStatus::failed);
+  EXPECT_EQ(server.requests().size(), 4u);
+
+  const std::string key_prefix = "sk-test-s";  // what an excerpt cut through the key would leave
+  const auto messages = log.messages();
+  int retries_logged = 0;
+  for (const auto& message : messages) {
+    EXPECT_EQ(message.find(key_prefix), std::string::npos) << message;
+    if (message.find("retrying") != std::string::npos) ++retries_logged;
+  }
+  EXPECT_EQ(retries_logged, 3) << "the retry messages are what leaked the key";
+  EXPECT_EQ(judgement.error.find(key_prefix), std::string::npos) << judgement.error;
+  EXPECT_EQ(judgement.answer_excerpt.find(key_prefix), std::string::npos) << judgement.answer_excerpt;
+  EXPECT_NE(judgement.answer_excerpt.find("<redacted>"), std::string::npos) << judgement.answer_excerpt;
+  bool redaction_logged = false;
+  for (const auto& message : messages) {
+    redaction_logged = redaction_logged || message.find("Authorization: Bearer <redacted>") != std::string::npos;
+  }
+  EXPECT_TRUE(redaction_logged) << "the echo is logged, redacted";
+}
+
+TEST_F(VlmTeacherTest, DeeplyNestedOrHugeJsonFailsTheFrameWithTheReason) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // The answer text inside a well-formed response.
+      {chat_response(deep), "the JSON in the answer nests brackets deeper than 64 levels"},
+      {chat_response("```json\n{\"objects\": " + deep + "}\n```"),
+       "the JSON in the answer nests brackets deeper than 64 levels"},
+      // The response body itself (a copy of "choices" recursed through every level).
+      {"{\"choices\": " + deep + "}", "the response body nests brackets deeper than 64 levels"}};
+  for (const auto& [body, expected] : cases) {
+    HttpTestServer server([&](const HttpExchange&, int) { return HttpReply{200, body}; });
+    VlmTeacherOptions o = options(server);
+    o.retries = 0;
+    const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+    EXPECT_EQ(judgement.status, JudgementStatus::failed) << expected;
+    EXPECT_NE(judgement.error.find(expected), std::string::npos) << judgement.error;
+  }
+
+  // Size: a body the HTTP cap lets through is still not parsed past 8 MiB.
+  const std::string padded = chat_response(std::string(kGoodAnswer) + std::string(9 << 20, ' '));
+  HttpTestServer server([&](const HttpExchange&, int) { return HttpReply{200, padded}; });
+  VlmTeacherOptions o = options(server);
+  o.retries = 0;
+  o.max_response_bytes = std::size_t{16} << 20;
+  const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+  EXPECT_EQ(judgement.status, JudgementStatus::failed);
+  EXPECT_NE(judgement.error.find("the response body is " + std::to_string(padded.size()) +
+                                 " bytes long, more than the 8388608 accepted"),
+            std::string::npos)
+      << judgement.error;
+}
+
 TEST_F(VlmTeacherTest, ConcurrencyBoundsRequestsInFlight) {
   HttpTestServer server([](const HttpExchange&, int) {
     return HttpReply{200, chat_response(kGoodAnswer), /*delay_ms=*/30};
@@ -517,6 +624,22 @@ TEST(JsonlTeacher, ImportsIdsAndBoxesAndReportsTheRest) {
     FAIL() << "a malformed line must fail the import";
   } catch (const DataError& e) {
     EXPECT_NE(std::string(e.what()).find(options.path + ":2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(JsonlTeacher, ADeeplyNestedLineFailsTheImportNamingIt) {
+  test::TempDir dir;
+  JsonlTeacherOptions options;
+  options.path = dir.write("deep.jsonl", R"({"clip": "a", "frame": 0, "objects": )" +
+                                             std::string(100000, '[') + std::string(100000, ']') +
+                                             "}\n");
+  try {
+    JsonlTeacher teacher(options);
+    FAIL() << "a line nested 100000 deep must fail the import";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find(options.path + ":1: the line nests brackets deeper than 64"),
+              std::string::npos)
+        << e.what();
   }
 }
 
