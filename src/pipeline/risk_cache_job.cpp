@@ -1,14 +1,51 @@
 #include "rsd/pipeline/risk_cache_job.h"
 
-#include <memory>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rsd/config/config_checks.h"
 #include "rsd/pipeline/teacher_config.h"
 #include "rsd/pipeline/teacher_factory.h"
+#include "rsd/util/error.h"
 
 namespace rsd::pipeline {
+namespace {
+
+constexpr std::size_t kReasonsShown = 3;
+
+double max_failed_fraction_from(const Config& config) {
+  const Config teacher = config.section("teacher");
+  const auto fraction = require_non_negative<double>(teacher, "max_failed_fraction");
+  if (fraction > 1.0) reject_config_value(teacher, "max_failed_fraction", "must be in [0, 1]");
+  return fraction;
+}
+
+}  // namespace
+
+void check_failed_frames(const teacher::RiskCacheRunReport& report, double max_failed_fraction) {
+  const int total = report.frames_ok + report.frames_failed;
+  if (total == 0 || report.frames_failed <= max_failed_fraction * total) return;
+  std::vector<std::string> reasons;
+  for (const auto& clip : report.clips) {
+    for (const auto& failure : clip.failures) {
+      if (reasons.size() < kReasonsShown) reasons.push_back(clip.clip + " " + failure);
+    }
+  }
+  throw Error(fmt::format(
+      "{} of {} frames FAILED ({:.1f}%), more than teacher.max_failed_fraction = {} allows; first "
+      "reasons: {}. The caches in {} are written with these frames unlabelled; a complete cache is "
+      "not judged again, so delete it to retry its frames",
+      report.frames_failed, total, 100.0 * report.frames_failed / total, max_failed_fraction,
+      fmt::join(reasons, "; "), report.output_dir));
+}
 
 teacher::RiskCacheRunReport run_risk_cache(const Config& config,
                                            const RiskCacheJobOptions& options) {
+  const double max_failed_fraction = max_failed_fraction_from(config);
   const teacher::RiskCacheBuildOptions build = risk_cache_build_options_from(config);
   std::unique_ptr<teacher::RiskTeacher> risk_teacher = make_teacher(config);
   teacher::RiskCacheRunOptions run;
@@ -17,7 +54,9 @@ teacher::RiskCacheRunReport run_risk_cache(const Config& config,
   run.clips =
       options.clips.empty() ? config.get<std::vector<std::string>>("teacher.clips") : options.clips;
   run.progress = options.progress;
-  return teacher::run_risk_cache(build, *risk_teacher, run);
+  teacher::RiskCacheRunReport report = teacher::run_risk_cache(build, *risk_teacher, run);
+  check_failed_frames(report, max_failed_fraction);
+  return report;
 }
 
 std::vector<std::string> render_risk_inspection(const Config& config,

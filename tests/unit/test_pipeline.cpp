@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rsd/config/config.h"
+#include "rsd/data/synth/synth.h"
 #include "rsd/model/gt_boxes.h"
 #include "rsd/pipeline/data_config.h"
 #include "rsd/pipeline/data_sources.h"
@@ -22,6 +23,7 @@
 #include "rsd/pipeline/launch.h"
 #include "rsd/pipeline/model_config.h"
 #include "rsd/pipeline/process.h"
+#include "rsd/pipeline/risk_cache_job.h"
 #include "rsd/pipeline/teacher_config.h"
 #include "rsd/pipeline/teacher_factory.h"
 #include "rsd/pipeline/train_config.h"
@@ -399,6 +401,80 @@ TEST(PipelineRiskSource, ReadsTheCacheOnTheConfiguredGrid) {
 
   config.set("data.grid.x", "[-8.0, 8.0, 1.0]");  // a cache of another grid is refused
   EXPECT_THROW(pipeline::risk_source_from(config), rsd::DataError);
+}
+
+// ---- the risk cache job -------------------------------------------------------------------------
+
+TEST(PipelineRiskCache, FailsWhenMoreFramesFailedThanTeacherMaxFailedFractionAllows) {
+  TempDir dir;
+  rsd::data::synth::SynthOptions synth;
+  synth.out_dir = dir.file("clips");
+  synth.clips = 1;
+  synth.frames = 3;
+  synth.width = 128;
+  synth.height = 72;
+  synth.threads = 1;
+  synth.top_down = false;
+  rsd::data::synth::write_synthetic_dataset(synth);
+  // A jsonl teacher with no answers fails every frame ("no answer in ...").
+  const std::string answers = dir.write("answers.jsonl", "");
+  Config config = Config::defaults();
+  config.set("data.root", "\"" + synth.out_dir + "\"");
+  config.set("teacher.type", "jsonl");
+  config.set("teacher.jsonl.path", "\"" + answers + "\"");
+  config.set("teacher.output", "\"" + dir.file("risk") + "\"");
+  pipeline::RiskCacheJobOptions options;
+  options.progress = false;
+
+  try {
+    pipeline::run_risk_cache(config, options);
+    FAIL() << "3 FAILED frames of 3 exceed teacher.max_failed_fraction: 0";
+  } catch (const rsd::ConfigError& error) {
+    FAIL() << error.what();
+  } catch (const rsd::Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("3 of 3 frames FAILED"), std::string::npos) << message;
+    EXPECT_NE(message.find("teacher.max_failed_fraction"), std::string::npos) << message;
+    EXPECT_NE(message.find("frame 0: no answer in " + answers), std::string::npos) << message;
+  }
+  // The caches were written all the same; a run that tolerates the failures reports them.
+  config.set("teacher.max_failed_fraction", "1.0");
+  const auto report = pipeline::run_risk_cache(config, options);
+  EXPECT_EQ(report.frames_failed, 3);
+  EXPECT_EQ(report.frames_ok, 0);
+
+  config.set("teacher.max_failed_fraction", "1.5");
+  EXPECT_NE(config_error([&] { pipeline::run_risk_cache(config, options); })
+                .find("teacher.max_failed_fraction"),
+            std::string::npos);
+}
+
+TEST(PipelineRiskCache, FailedFractionCountsEveryClipAndShowsTheFirstReasons) {
+  rsd::teacher::RiskCacheRunReport report;
+  report.output_dir = "cache";
+  report.frames_ok = 15;
+  report.frames_failed = 5;
+  for (const char* clip : {"A", "B"}) {
+    rsd::teacher::ClipBuildReport clip_report;
+    clip_report.clip = clip;
+    for (int frame = 0; frame < (clip[0] == 'A' ? 2 : 3); ++frame) {
+      clip_report.failures.push_back("frame " + std::to_string(frame) + ": timeout");
+    }
+    report.clips.push_back(clip_report);
+  }
+  EXPECT_NO_THROW(pipeline::check_failed_frames(report, 0.25));  // 5 of 20 is not more than 25%
+  try {
+    pipeline::check_failed_frames(report, 0.2);
+    FAIL() << "5 of 20 FAILED exceeds 20%";
+  } catch (const rsd::Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("5 of 20 frames FAILED (25.0%)"), std::string::npos) << message;
+    EXPECT_NE(message.find("A frame 0: timeout; A frame 1: timeout; B frame 0: timeout."),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("B frame 1"), std::string::npos) << "only the first three reasons";
+  }
+  EXPECT_NO_THROW(pipeline::check_failed_frames(rsd::teacher::RiskCacheRunReport{}, 0.0));
 }
 
 TEST(PipelineTeachers, BuiltinsAndUnknownTypes) {

@@ -18,8 +18,15 @@ struct RiskCacheJobOptions {
 
 /// Every clip under data.root (or the chosen ones), frames read with data.cameras, judged by the
 /// teacher of teacher.type, cached into teacher.output on data.grid (teacher::run_risk_cache).
+/// Then, the caches being written, throws rsd::Error (check_failed_frames) when more than
+/// teacher.max_failed_fraction of the frames FAILED.
 teacher::RiskCacheRunReport run_risk_cache(const Config& config,
                                            const RiskCacheJobOptions& options = {});
+
+/// Throws rsd::Error when the FAILED frames of `report` are more than `max_failed_fraction` of
+/// all its frames, with their count and the first reasons: a run whose labels mostly failed must
+/// not look like a success to a script. A report without frames passes.
+void check_failed_frames(const teacher::RiskCacheRunReport& report, double max_failed_fraction);
 
 /// teacher::render_risk_inspection with the caches of teacher.output and the clips of data.root.
 std::vector<std::string> render_risk_inspection(const Config& config,
