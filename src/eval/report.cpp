@@ -125,8 +125,10 @@ void planning_section(std::ostringstream& out, const MetricSet& metrics) {
   if (groups.empty()) return;
   const std::vector<std::string> horizons = parts_at(metrics, "planning/all/l2/", 3, 4);
   out << "## Planning (open loop)\n\n"
-      << "L2: distance between predicted and ground-truth ego positions, metres. *per step* is the "
-         "error at that time (UniAD); *avg* averages the steps up to it (VAD, Bench2DriveZoo). "
+      << "L2: distance between predicted and ground-truth ego positions, metres. *L2* is the "
+         "error at that time over all frames, steps without ground truth counting 0 (UniAD); "
+         "*L2 avg* averages each frame's errors up to that time, over the frames whose whole "
+         "future has ground truth (VAD, Bench2DriveZoo). "
          "Collision: share of frames whose ego footprint along the predicted trajectory overlaps "
          "another agent's box (constant-velocity extrapolation), percent. See docs/metrics.md.\n\n";
   std::vector<std::string> titles = {"group", "frames"};
