@@ -57,6 +57,32 @@ grep -q "run directory" "$work/runs/dry/log.txt" || fail "runs/dry/log.txt lacks
 expect 1 "exists already" "$bin/rsd_train" --config "$work/ok.yaml" --set run.root="$work/runs" --set run.name=dry --dry-run
 expect 0 "" "$bin/rsd_train" --config "$work/ok.yaml" --set run.root="$work/runs" --set run.name=dry --dry-run --resume
 
+# A YAML alias bomb (nine levels of nine aliases: 387 million values once expanded) is refused as
+# a config error naming the file, before it expands (a memory cap keeps a regression from
+# swapping the machine).
+{
+  echo "l0: &l0 [x, x, x, x, x, x, x, x, x]"
+  for level in 1 2 3 4 5 6 7 8; do
+    below="*l$((level - 1))"
+    echo "l$level: &l$level [$below, $below, $below, $below, $below, $below, $below, $below, $below]"
+  done
+} > "$work/bomb.yaml"
+expect 2 "$work/bomb.yaml:" bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' - \
+  "$bin/rsd_train" --config "$work/bomb.yaml" --print-config
+
+# rsd_cache_risk exits 1 when more frames FAILED than teacher.max_failed_fraction allows (0 by
+# default), naming the count and the first reasons; the caches are written all the same.
+"$bin/rsd_data" synth --out "$work/clips" --clips 1 --frames 2 --seed 1 --width 128 --height 72 \
+  --no-top-down --no-progress > /dev/null || fail "rsd_data synth failed"
+: > "$work/answers.jsonl"
+printf 'teacher:\n  type: jsonl\n  output: %s\n  jsonl: {path: %s}\ndata:\n  root: %s\n' \
+  "$work/risk" "$work/answers.jsonl" "$work/clips" > "$work/no_answers.yaml"
+expect 1 "2 of 2 frames FAILED" "$bin/rsd_cache_risk" --config "$work/no_answers.yaml" --no-progress
+grep -qF "frame 0: no answer in $work/answers.jsonl" <<<"$LAST_OUTPUT" \
+  || fail "rsd_cache_risk did not name the first reason: $LAST_OUTPUT"
+expect 0 "2 frames FAILED" "$bin/rsd_cache_risk" --config "$work/no_answers.yaml" --no-progress \
+  --set teacher.max_failed_fraction=1
+
 # Subcommands are required where the app has them.
 expect 2 "" "$bin/rsd_data"
 expect 2 "" "$bin/rsd_bench"
