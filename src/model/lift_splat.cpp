@@ -52,7 +52,9 @@ int64_t LiftSplatOptions::feature_width() const { return ceil_div(image_width(),
 torch::Tensor make_frustum(const LiftSplatOptions& options, torch::TensorOptions tensor_options) {
   const auto f64 = tensor_options.dtype(torch::kDouble);
   const double stride = static_cast<double>(options.stride());
-  const double centre = (stride - 1.0) / 2.0;
+  // Pixel u covers [u, u+1) (the convention of K and img_aug), so cell j covers
+  // [j*stride, (j+1)*stride) and its centre is j*stride + stride/2.
+  const double centre = stride / 2.0;
   const torch::Tensor u = torch::arange(options.feature_width(), f64) * stride + centre;
   const torch::Tensor v = torch::arange(options.feature_height(), f64) * stride + centre;
   const torch::Tensor d =

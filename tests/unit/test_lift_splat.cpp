@@ -50,8 +50,8 @@ struct EgoPoint {
   double x, y, z;
 };
 EgoPoint expected_point(int64_t row, int64_t col, int64_t stride, double depth, double yaw) {
-  const double u = col * stride + (stride - 1) / 2.0;  // network-input pixel
-  const double v = row * stride + (stride - 1) / 2.0;
+  const double u = col * stride + stride / 2.0;  // network-input pixel, the cell's centre
+  const double v = row * stride + stride / 2.0;
   const double u0 = u / kScale;                         // original pixel
   const double v0 = (v + kCropTop) / kScale;
   const double right = (u0 - 800.0) / kFocal * depth;   // camera frame
@@ -72,8 +72,8 @@ TEST(LiftSplat, FrustumIsFeatureCellCentresAtEachBin) {
   const LiftSplatOptions options = test_options();
   const torch::Tensor frustum = rsd::model::make_frustum(options, torch::kDouble);
   ASSERT_EQ(frustum.sizes(), torch::IntArrayRef({44, 16, 44, 3}));
-  EXPECT_DOUBLE_EQ(frustum[3][2][5][0].item<double>(), 5 * 16 + 7.5);
-  EXPECT_DOUBLE_EQ(frustum[3][2][5][1].item<double>(), 2 * 16 + 7.5);
+  EXPECT_DOUBLE_EQ(frustum[3][2][5][0].item<double>(), 5 * 16 + 8.0);
+  EXPECT_DOUBLE_EQ(frustum[3][2][5][1].item<double>(), 2 * 16 + 8.0);
   EXPECT_DOUBLE_EQ(frustum[3][2][5][2].item<double>(), 4.0);
 }
 
@@ -127,6 +127,57 @@ TEST(LiftSplat, ALitPixelAtAKnownDepthLandsInTheExpectedCell) {
     EXPECT_NEAR(channel[cell].item<float>(), 1.0f, 1e-5);
     EXPECT_NEAR(channel.sum().item<float>(), 1.0f, 1e-5);
     EXPECT_EQ(output.bev[b][0].abs().sum().item<float>(), 0.0f);
+  }
+}
+
+// A feature cell j at stride s covers network pixels [j*s, (j+1)*s) (pixel u covers [u, u+1), the
+// convention of K with cx = W/2 and of img_aug, see rsd/data/batch.h), so its ray passes through
+// u = j*s + s/2. A 3-D point that projects onto that centre must come back in its own BEV cell:
+// lighting its feature cell at its depth fills exactly that cell, also through a mirrored image.
+TEST(LiftSplat, TheFeatureCellOfAProjectedPointLiftsItBackIntoItsBevCell) {
+  // 64x64 pinhole, f = 16 px, principal point at the image centre (32, 32); the front mount.
+  const torch::Tensor intrinsics =
+      torch::tensor({16.0, 0.0, 32.0, 0.0, 16.0, 32.0, 0.0, 0.0, 1.0}, torch::kDouble).view({3, 3});
+  // Sample 1 sees the image mirrored as place_image builds it: u' = W - u.
+  const torch::Tensor mirror =
+      torch::tensor({-1.0, 0.0, 64.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0}, torch::kDouble).view({3, 3});
+  const torch::Tensor img_aug = torch::stack({torch::eye(3, torch::kDouble), mirror}).unsqueeze(1);
+  // y cells of 0.5 m bordered at -6.75, -6.25, -5.75: the point's y = -6.5 is a cell centre.
+  const GridSpec grid({0.0, 32.0, 0.5}, {-16.25, 15.75, 0.5}, {-10.0, 10.0, 20.0});
+  LiftSplatOptions options(8, grid, 64, 64);
+  options.depth_min(1.0).depth_max(45.0).depth_step(1.0).context_channels(4).stride(16);
+
+  // Ego point 13 m ahead of the camera, 6.5 m right of and 6.5 m below it: camera (6.5, 6.5, 13)
+  // projects to (u, v) = (32 + 16 * 6.5 / 13, same) = (40, 40), mirrored (24, 40): the centres of
+  // feature cells (row 2, col 2) and (row 2, col 1).
+  const double x = 0.8 + 13.0, y = -6.5, z = 1.6 - 6.5;
+  const int64_t bin = 12, row = 2, cols[2] = {2, 1};
+  const int64_t cell = grid.flat_cell(x, y, z);
+  ASSERT_GE(cell, 0);
+  // The sensitivity of this case: rays through the old centres (s - 1) / 2 = 7.5 (u = 39.5, or
+  // 23.5 mirrored = 40.5 unmirrored) reach y = -6.09 and y = -6.91 at 13 m, the neighbour cells.
+  ASSERT_NE(grid.flat_cell(x, -(39.5 - 32.0) / 16.0 * 13.0, z), cell);
+  ASSERT_NE(grid.flat_cell(x, -(40.5 - 32.0) / 16.0 * 13.0, z), cell);
+
+  LiftSplat lift(options);
+  {
+    // Depth: bin `bin` everywhere (softmax ~ one-hot); context channel 0 = input channel 3.
+    torch::NoGradGuard no_grad;
+    lift->depth_net->weight.zero_();
+    lift->depth_net->bias.zero_();
+    lift->depth_net->bias[bin].fill_(60.0);
+    lift->depth_net->weight[options.depth_bins()][3][0][0].fill_(1.0);
+  }
+  torch::Tensor features = torch::zeros({2, 8, 4, 4});
+  for (int b = 0; b < 2; ++b) features[b][3][row][cols[b]] = 1.0f;
+  const auto output =
+      lift->forward(features, intrinsics.expand({2, 1, 3, 3}).to(torch::kFloat),
+                    img_aug.to(torch::kFloat),
+                    front_cam2ego(0.0).expand({2, 1, 4, 4}).to(torch::kFloat));
+  for (int b = 0; b < 2; ++b) {
+    const torch::Tensor channel = output.bev[b][0].reshape({-1});
+    EXPECT_EQ(channel.argmax().item<int64_t>(), cell) << "sample " << b;
+    EXPECT_NEAR(channel[cell].item<float>(), 1.0f, 1e-5) << "sample " << b;
   }
 }
 

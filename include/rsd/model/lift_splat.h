@@ -8,8 +8,9 @@
 //                                  (resize, crop, flip, rotation); identity without augmentation
 //   cam2ego    (B, N, 4, 4)        camera frame -> ego frame, BEV augmentation already applied
 // Camera frame: OpenCV axes (x right, y down, z forward); pixel = K * p / p.z. Ego frame: x
-// forward, y left, z up, metres. Pixel coordinates are OpenCV's: pixel (i, j) has its centre at
-// (u, v) = (j, i).
+// forward, y left, z up, metres. Pixel coordinates are continuous with the image's top-left corner
+// at (0, 0): pixel (row i, column j) covers [j, j+1) x [i, i+1), its centre is (j + 0.5, i + 0.5)
+// (the data layer's convention, rsd/data/batch.h; K with cx = W/2 and img_aug use it).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -51,7 +52,8 @@ struct LiftSplatOptions {
 };
 
 /// (D, fH, fW, 3) frustum of (u, v, d): the network-input pixel at the centre of each feature
-/// cell (u = j*stride + (stride - 1) / 2, likewise v) and the depth of each bin, metres.
+/// cell (it covers pixels [j*stride, (j+1)*stride): u = j*stride + stride / 2, likewise v) and
+/// the depth of each bin, metres.
 torch::Tensor make_frustum(const LiftSplatOptions& options,
                            torch::TensorOptions tensor_options = torch::kFloat);
 
