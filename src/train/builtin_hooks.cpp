@@ -1,10 +1,14 @@
 #include "builtin_hooks.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "rsd/train/trainer.h"
+#include "rsd/util/fs.h"
 #include "rsd/util/logging.h"
 #include "rsd/util/metrics_writer.h"
 #include "rsd/util/progress.h"
@@ -76,6 +80,36 @@ class CheckpointHook : public Hook {
   }
 };
 
+// A resumed run repeats the steps after its checkpoint, so the lines an interrupted run wrote for
+// them (train and val alike) would appear twice: they are dropped, and so is a line cut short by
+// the kill. Lines without a step number are kept. Rewritten atomically: a second kill leaves the
+// old file or the new one.
+void drop_metrics_after(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;  // no metrics yet
+  std::string kept;
+  int64_t dropped = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const bool complete = record.is_object();
+    const auto found = complete ? record.find("step") : record.end();
+    const bool later = complete && found != record.end() && found->is_number_integer() &&
+                       found->get<int64_t>() > step;
+    if (complete && !later) {
+      kept += line;
+      kept += '\n';
+    } else {
+      ++dropped;
+    }
+  }
+  in.close();
+  if (dropped == 0) return;
+  write_file_atomic(path, kept);
+  logging::info("resuming at step " + std::to_string(step) + ": dropped " +
+                std::to_string(dropped) + " line(s) of " + path +
+                " that the interrupted run wrote after it");
+}
+
 // Train lines cover the steps since the previous line: rates and times are over the steps' own
 // time (data, forward, backward, update), not the validation or checkpoints between them.
 class MetricsHook : public Hook {
@@ -85,7 +119,9 @@ class MetricsHook : public Hook {
 
   void before_train(TrainerState& state) override {
     if (state.writes_files()) {
-      writer_ = std::make_unique<MetricsWriter>(state.options().run_dir + "/metrics.jsonl");
+      const std::string path = state.options().run_dir + "/metrics.jsonl";
+      if (state.resuming()) drop_metrics_after(path, state.steps_done());
+      writer_ = std::make_unique<MetricsWriter>(path);
     }
     window_ = {};
   }

@@ -15,7 +15,8 @@ std::shared_ptr<Hook> make_validation_hook();
 /// "checkpoint": saves every checkpoint_every steps, when validation improved (also as best.pt)
 /// and when the run ends without an error, unless this step was just saved.
 std::shared_ptr<Hook> make_checkpoint_hook();
-/// "metrics": metrics.jsonl in the run directory (rank 0).
+/// "metrics": metrics.jsonl in the run directory (rank 0); when resuming, the lines an
+/// interrupted run wrote past the resumed step are dropped first (they are written again).
 std::shared_ptr<Hook> make_metrics_hook();
 
 }  // namespace rsd::train

@@ -131,6 +131,12 @@ int64_t step_of(const fs::path& file) {
   return std::regex_match(name, match, pattern) ? std::stoll(match[1]) : -1;
 }
 
+// A temporary of write_file_atomic: "<name>.tmp.<pid>.<counter>".
+bool is_temporary(const fs::path& file) {
+  static const std::regex pattern(R"(.+\.tmp\.\d+\.\d+)");
+  return std::regex_match(file.filename().string(), pattern);
+}
+
 // Step checkpoints in the directory, newest first.
 std::vector<fs::path> step_files(const std::string& directory) {
   std::vector<fs::path> files;
@@ -242,17 +248,24 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
 std::optional<TrainingProgress> CheckpointManager::resume(torch::nn::Module& model,
                                                           torch::optim::Optimizer& optimizer,
                                                           const ExtraStateReader& read_extra) const {
-  std::vector<fs::path> candidates;
+  // By step number: `last` is written after the checkpoint it names, so a kill between the two
+  // leaves it pointing at an older file while a newer, complete one exists.
+  std::vector<fs::path> candidates = step_files(directory_);
   std::error_code ec;
   const fs::path last = fs::path(directory_) / kLastFile;
   if (fs::exists(last, ec)) {
     std::string name = read_file(last.string());
     name.erase(name.find_last_not_of(" \n\r\t") + 1);
-    candidates.push_back(fs::path(directory_) / name);
-  }
-  for (const auto& file : step_files(directory_)) {
-    if (std::find(candidates.begin(), candidates.end(), file) == candidates.end()) {
-      candidates.push_back(file);
+    const fs::path named = fs::path(directory_) / name;
+    if (!candidates.empty() && candidates.front() != named) {
+      logging::warn(last.string() + " names " + name + " but " +
+                    candidates.front().filename().string() +
+                    " is newer (the run stopped between writing the two): resuming from the "
+                    "newest checkpoint that loads");
+    }
+    // A file `last` names outside the step_<N>.pt pattern is the last resort.
+    if (std::find(candidates.begin(), candidates.end(), named) == candidates.end()) {
+      candidates.push_back(named);
     }
   }
   int broken = 0;
@@ -272,6 +285,27 @@ std::optional<TrainingProgress> CheckpointManager::resume(torch::nn::Module& mod
                           " could be loaded (see the warnings above)");
   }
   return std::nullopt;
+}
+
+int CheckpointManager::remove_stale_temporaries() const {
+  std::vector<fs::path> stale;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+    if (is_temporary(entry.path()) && entry.is_regular_file(ec)) stale.push_back(entry.path());
+  }
+  int removed = 0;
+  for (const auto& file : stale) {
+    if (fs::remove(file, ec)) {
+      ++removed;
+    } else if (ec) {
+      logging::warn("cannot remove the stale temporary " + file.string() + ": " + ec.message());
+    }
+  }
+  if (removed > 0) {
+    logging::info("removed " + std::to_string(removed) + " temporary file(s) of unfinished saves from " +
+                  directory_);
+  }
+  return removed;
 }
 
 }  // namespace rsd::train

@@ -84,6 +84,50 @@ class LossSums {
   int64_t count_ = 0;
 };
 
+// The module's buffers as they were before a step's forwards. A training forward updates
+// BatchNorm's running statistics (and counters) as it goes, before the trainer knows whether the
+// step is good: one batch with NaN images would leave NaN in statistics that only evaluation
+// reads, so every later validation would be NaN although the update was skipped. Restoring the
+// snapshot makes a skipped bad step leave no trace. Every buffer is kept, integer counters too
+// (num_batches_tracked drives the cumulative average when momentum is unset); they are small next
+// to a forward, and the copies reuse their storage from step to step.
+class BufferSnapshot {
+ public:
+  void capture(const torch::nn::Module& module) {
+    std::vector<torch::Tensor> buffers = module.buffers(/*recurse=*/true);
+    torch::NoGradGuard no_grad;
+    if (!same_layout(buffers)) {
+      saved_.clear();
+      for (const auto& buffer : buffers) saved_.push_back(buffer.detach().clone());
+      buffers_ = std::move(buffers);
+      return;
+    }
+    for (std::size_t i = 0; i < buffers.size(); ++i) saved_[i].copy_(buffers[i]);
+  }
+
+  void restore() {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < buffers_.size(); ++i) buffers_[i].detach().copy_(saved_[i]);
+  }
+
+ private:
+  // Whether the copies still fit the module's buffers (the same tensors, shapes, types, devices).
+  bool same_layout(const std::vector<torch::Tensor>& buffers) const {
+    if (buffers.size() != buffers_.size()) return false;
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      if (!buffers[i].is_same(buffers_[i]) || buffers[i].sizes() != saved_[i].sizes() ||
+          buffers[i].scalar_type() != saved_[i].scalar_type() ||
+          buffers[i].device() != saved_[i].device()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::vector<torch::Tensor> buffers_;  // the module's own
+  std::vector<torch::Tensor> saved_;    // their values before the step
+};
+
 NamedValues zip(const std::vector<std::string>& names, const std::vector<double>& values) {
   NamedValues result;
   for (std::size_t i = 0; i < names.size(); ++i) result.emplace_back(names[i], values[i]);
@@ -112,6 +156,7 @@ struct TrainerBase::Impl {
   std::unique_ptr<dist::GradientSynchronizer> sync;
   std::unique_ptr<CheckpointManager> checkpoints;
   std::unique_ptr<DynamicLossScaler> scaler;  // fp16 only
+  BufferSnapshot buffers_before_step;         // restored when a step is skipped as bad
   torch::Device device = torch::kCPU;         // the module's, for autocast; set by run()
   std::vector<std::shared_ptr<Hook>> hooks;
 
@@ -258,6 +303,8 @@ TrainerBase::TrainerBase(TrainerOptions options, torch::nn::Module& module,
   if (!s.options.run_dir.empty()) {
     s.checkpoints = std::make_unique<CheckpointManager>(
         s.options.run_dir + "/checkpoints", static_cast<int>(s.options.keep_checkpoints));
+    // Only the process that saves may clean: it alone knows that no save is under way.
+    if (s.writes_files()) s.checkpoints->remove_stale_temporaries();
   }
   add_hook(make_progress_hook());
   if (has_validation && s.options.val_every > 0) add_hook(make_validation_hook());
@@ -359,6 +406,7 @@ void TrainerBase::run_step() {
   s.optimizer->zero_grad();
   for (const auto& hook : s.hooks) hook->before_step(state);
 
+  s.buffers_before_step.capture(s.module);
   LossSums sums;
   double data_wait = 0.0;
   for (int64_t micro = 0; micro < o.accumulate; ++micro) {
@@ -389,19 +437,37 @@ void TrainerBase::run_step() {
   for (const auto& hook : s.hooks) hook->after_backward(state);
 
   ++state.progress.step;
-  if (!std::isfinite(means[0])) {
-    // Every rank sees the same mean, so all skip together.
+  // A finite loss can still have non-finite gradients (an op whose derivative is infinite where
+  // its value is not, e.g. sqrt at 0): the global norm, which clipping computes anyway, catches
+  // them. fp16 overflow was already found by unscale and keeps its own path: the forward was
+  // sound there (only the scale was too large), so its buffer updates stand, as with PyTorch's
+  // GradScaler. After the all-reduce every rank holds the same gradients and the same means, so
+  // all ranks take the same branch.
+  const bool finite_loss = std::isfinite(means[0]);
+  double grad_norm = 0.0;
+  if (finite_loss && !overflow) {
+    const double max_norm =
+        o.grad_clip > 0.0 ? o.grad_clip : std::numeric_limits<double>::infinity();
+    grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, max_norm);
+  }
+  if (!finite_loss || !std::isfinite(grad_norm)) {
     s.optimizer->zero_grad();
+    s.buffers_before_step.restore();
     record.skipped = true;
     ++state.progress.bad_steps;
-    logging::warn("step " + std::to_string(state.progress.step) + ": non-finite loss (" +
-                  format_values(record.losses) + "); update skipped (" +
-                  std::to_string(state.progress.bad_steps) + " in a row)");
+    const std::string what = finite_loss
+                                 ? "non-finite gradient norm " + std::to_string(grad_norm) +
+                                       " with a finite loss"
+                                 : std::string("non-finite loss");
+    logging::warn("step " + std::to_string(state.progress.step) + ": " + what + " (" +
+                  format_values(record.losses) +
+                  "); update skipped and buffers restored (" +
+                  std::to_string(state.progress.bad_steps) + " bad steps in a row)");
     if (s.scaler) s.scaler->update(/*overflow=*/true);
     if (state.progress.bad_steps >= o.max_bad_steps) {
       const std::string path = save_checkpoint(false);
       throw Error("training stopped: " + std::to_string(state.progress.bad_steps) +
-                  " consecutive non-finite losses (max_bad_steps) at step " +
+                  " consecutive non-finite losses or gradients (max_bad_steps) at step " +
                   std::to_string(state.progress.step) +
                   (path.empty() ? std::string() : "; checkpoint " + path));
     }
@@ -417,9 +483,7 @@ void TrainerBase::run_step() {
   } else {
     state.progress.bad_steps = 0;
     if (s.scaler) s.scaler->update();
-    const double max_norm =
-        o.grad_clip > 0.0 ? o.grad_clip : std::numeric_limits<double>::infinity();
-    record.grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, max_norm);
+    record.grad_norm = grad_norm;
     s.optimizer->step();
     s.last_loss = means[0];
   }
@@ -437,7 +501,8 @@ TrainSummary TrainerBase::run(bool resume) {
   std::stable_sort(s.hooks.begin(), s.hooks.end(),
                    [](const auto& a, const auto& b) { return a->priority() < b->priority(); });
 
-  if (resume && s.checkpoints) {
+  state.resuming_ = resume && s.checkpoints;
+  if (state.resuming_) {
     const auto restored = s.checkpoints->resume(
         s.module, *s.optimizer,
         [&](torch::serialize::InputArchive& archive) { s.read_extra_state(archive); });

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,7 @@
 #include "rsd/train/loader_source.h"
 #include "rsd/train/trainer.h"
 #include "rsd/util/error.h"
+#include "rsd/util/logging.h"
 #include "support/temp_dir.h"
 #include "support/tiny_e2e.h"
 
@@ -673,6 +675,299 @@ TEST(TrainerAmp, Fp16WithoutFp16AutocastOnTheDeviceIsRefusedAtRun) {
   } catch (const rsd::Error& error) {
     EXPECT_NE(std::string(error.what()).find("fp16"), std::string::npos) << error.what();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robustness: bad steps leave no trace, resume after a kill at any moment.
+
+// Collects what the library logs while alive (warnings of skipped steps and checkpoints).
+class CapturedLog {
+ public:
+  CapturedLog() {
+    rsd::logging::set_sink({[this](rsd::logging::Level, const std::string& message) {
+                              std::lock_guard<std::mutex> lock(mutex_);
+                              text_ += message + "\n";
+                            },
+                            {}});
+  }
+  ~CapturedLog() { rsd::logging::set_sink({}); }
+  std::string text() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return text_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string text_;
+};
+
+// Records, after every step, whether it was skipped, the count of bad steps in a row and a copy
+// of the module's parameters.
+class StepRecorder : public Hook {
+ public:
+  std::string name() const override { return "step_recorder"; }
+  void after_step(TrainerState& state) override {
+    skipped.push_back(state.last_step.skipped);
+    bad_steps.push_back(state.progress.bad_steps);
+    std::vector<torch::Tensor> copies;
+    for (const auto& parameter : state.module().parameters()) copies.push_back(parameter.detach().clone());
+    parameters.push_back(std::move(copies));
+  }
+  std::vector<bool> skipped;
+  std::vector<int64_t> bad_steps;
+  std::vector<std::vector<torch::Tensor>> parameters;
+};
+
+// The tiny E2E dataset with NaN in every image of the samples listed.
+class NanImagesDataset : public rsd::data::SampleDataset {
+ public:
+  NanImagesDataset(int64_t size, std::vector<int64_t> poisoned)
+      : samples_(size), poisoned_(std::move(poisoned)) {}
+  int64_t size() const override { return samples_.size(); }
+  rsd::data::Sample get(int64_t index, int64_t epoch) const override {
+    rsd::data::Sample sample = samples_.get(index, epoch);
+    if (std::find(poisoned_.begin(), poisoned_.end(), index) != poisoned_.end()) {
+      sample.images.fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+    return sample;
+  }
+
+ private:
+  rsd::test::TinyE2EDataset samples_;
+  std::vector<int64_t> poisoned_;
+};
+
+struct RecordedRun {
+  rsd::model::E2EModel model{nullptr};
+  std::shared_ptr<StepRecorder> recorder;
+};
+
+// Batches of 2 in the dataset's order (no shuffling), `steps` steps of a schedule so long that
+// its rate does not change over them: runs that skip different steps see the same rates.
+RecordedRun train_e2e_in_order(std::shared_ptr<const rsd::data::SampleDataset> dataset,
+                               int64_t steps) {
+  torch::manual_seed(7);
+  RecordedRun run;
+  run.model = rsd::model::E2EModel(rsd::test::tiny_e2e_model_options());
+  auto module = std::make_shared<rsd::train::E2ETrainModule>(
+      run.model, rsd::train::E2ELoss(rsd::test::tiny_e2e_loss_options()));
+  rsd::data::LoaderOptions loader_options;
+  loader_options.batch_size = 2;
+  loader_options.workers = 0;
+  loader_options.shuffle = false;
+  auto source = std::make_shared<rsd::train::LoaderSource>(
+      std::make_shared<rsd::data::Loader>(std::move(dataset), loader_options));
+  TrainerOptions options = tiny_e2e_trainer_options("");
+  options.steps = 1'000'000'000;
+  options.stop_after = steps;
+  options.warmup_steps = 0;
+  rsd::train::Trainer<rsd::data::Batch> trainer(options, module, source);
+  run.recorder = std::make_shared<StepRecorder>();
+  trainer.add_hook(run.recorder);
+  trainer.run();
+  return run;
+}
+
+TEST(Trainer, NanImagesSkipTheirStepsAndLeaveBatchNormStatisticsAsIfTheyWereNeverSeen) {
+  // Samples 0-1 form batch A, 2-3 batch B; B holds NaN images: A, B, A, B trains as A, A.
+  RecordedRun poisoned =
+      train_e2e_in_order(std::make_shared<NanImagesDataset>(4, std::vector<int64_t>{2}), 4);
+  const RecordedRun clean =
+      train_e2e_in_order(std::make_shared<NanImagesDataset>(2, std::vector<int64_t>{}), 2);
+
+  EXPECT_EQ(poisoned.recorder->skipped, (std::vector<bool>{false, true, false, true}));
+  EXPECT_EQ(poisoned.recorder->bad_steps, (std::vector<int64_t>{0, 1, 0, 1}));
+  int64_t batch_norm_buffers = 0;
+  for (const auto& item : poisoned.model->named_buffers()) {
+    const torch::Tensor& buffer = item.value();
+    if (item.key().find("running_") != std::string::npos) ++batch_norm_buffers;
+    if (buffer.is_floating_point()) {
+      EXPECT_TRUE(torch::isfinite(buffer).all().item<bool>()) << item.key();
+    }
+    EXPECT_TRUE(torch::allclose(buffer, clean.model->named_buffers()[item.key()], 1e-6, 1e-6))
+        << item.key();
+  }
+  EXPECT_GT(batch_norm_buffers, 0);  // the model has BatchNorm statistics to protect
+  for (const auto& item : poisoned.model->named_parameters()) {
+    EXPECT_TRUE(torch::isfinite(item.value()).all().item<bool>()) << item.key();
+    EXPECT_TRUE(
+        torch::allclose(item.value(), clean.model->named_parameters()[item.key()], 1e-6, 1e-6))
+        << item.key();
+  }
+  // Evaluation reads the running statistics: it stays finite.
+  torch::NoGradGuard no_grad;
+  poisoned.model->eval();
+  rsd::data::Sample sample = rsd::test::TinyE2EDataset(1).get(0, 0);
+  const rsd::model::E2EOutput output = poisoned.model->forward(rsd::data::collate({sample}));
+  EXPECT_TRUE(torch::isfinite(output.bev).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(output.waypoints).all().item<bool>());
+}
+
+// Adds 0 * sqrt(0) to the loss at one call: the value stays finite, the gradient is 0 * inf = NaN.
+class NanGradientLineModule : public LineModule {
+ public:
+  StepResult training_step(const Points& batch) override {
+    StepResult result = LineModule::training_step(batch);
+    if (++calls == nan_gradient_at_call) {
+      const torch::Tensor weight = net->first->weight;
+      result.loss = result.loss + 0.0 * torch::sqrt((weight - weight.detach()).sum());
+    }
+    return result;
+  }
+  int64_t calls = 0;
+  int64_t nan_gradient_at_call = 3;
+};
+
+TEST(Trainer, AFiniteLossWithANonFiniteGradientIsABadStepAndLeavesTheWeights) {
+  CapturedLog log;
+  auto module = std::make_shared<NanGradientLineModule>();
+  TrainerOptions options = line_options("", 5);  // the rate reaches 0 at the fifth step
+  rsd::train::Trainer<Points> trainer(options, module, std::make_shared<LineSource>(4));
+  auto recorder = std::make_shared<StepRecorder>();
+  trainer.add_hook(recorder);
+  trainer.run();
+
+  EXPECT_EQ(recorder->skipped, (std::vector<bool>{false, false, true, false, false}));
+  EXPECT_EQ(recorder->bad_steps, (std::vector<int64_t>{0, 0, 1, 0, 0}));
+  ASSERT_EQ(recorder->parameters.size(), 5u);
+  for (std::size_t i = 0; i < recorder->parameters[2].size(); ++i) {
+    EXPECT_TRUE(torch::equal(recorder->parameters[2][i], recorder->parameters[1][i])) << i;
+    EXPECT_FALSE(torch::equal(recorder->parameters[3][i], recorder->parameters[2][i])) << i;
+  }
+  for (const auto& parameter : module->net->parameters()) {
+    EXPECT_TRUE(torch::isfinite(parameter).all().item<bool>());
+  }
+  EXPECT_NE(log.text().find("step 3: non-finite gradient norm"), std::string::npos) << log.text();
+
+  // Such steps count toward max_bad_steps like non-finite losses.
+  auto always = std::make_shared<NanGradientLineModule>();
+  always->nan_gradient_at_call = 1;
+  options.max_bad_steps = 1;
+  rsd::train::Trainer<Points> stopping(options, always, std::make_shared<LineSource>(4));
+  try {
+    stopping.run();
+    ADD_FAILURE() << "a NaN gradient did not stop a run with max_bad_steps 1";
+  } catch (const rsd::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("1 consecutive non-finite losses or gradients"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(Checkpoint, ResumeTakesTheNewestStepThatLoadsWhateverLastNames) {
+  TempDir dir;
+  auto module = std::make_shared<LineModule>();
+  torch::optim::AdamW optimizer(module->net->parameters(), torch::optim::AdamWOptions(0.1));
+  const rsd::train::CheckpointManager manager(dir.file("checkpoints"), 3);
+  for (int64_t step : {5, 10}) {
+    rsd::train::TrainingProgress progress;
+    progress.step = step;
+    manager.save(progress, *module->net, optimizer, false);
+  }
+  // Killed after step_10.pt was renamed into place, before `last` was rewritten.
+  std::ofstream(dir.file("checkpoints/last")) << "step_5.pt\n";
+  {
+    CapturedLog log;
+    const auto restored = manager.resume(*module->net, optimizer);
+    ASSERT_TRUE(restored.has_value());
+    EXPECT_EQ(restored->step, 10);
+    EXPECT_NE(log.text().find("names step_5.pt but step_10.pt is newer"), std::string::npos)
+        << log.text();
+  }
+  // A newest checkpoint cut short falls back to the previous one, with a warning naming it.
+  std::filesystem::resize_file(dir.file("checkpoints/step_10.pt"), 100);
+  std::ofstream(dir.file("checkpoints/last")) << "step_10.pt\n";
+  CapturedLog log;
+  const auto restored = manager.resume(*module->net, optimizer);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->step, 5);
+  EXPECT_NE(log.text().find("skipping checkpoint: " + dir.file("checkpoints/step_10.pt")),
+            std::string::npos)
+      << log.text();
+}
+
+// Throws from after_step at one step, after the metrics of that step were written (priority
+// above the metrics hook's 90): the run ends as if killed there, with no checkpoint of it.
+class KillAtStep : public Hook {
+ public:
+  explicit KillAtStep(int64_t step) : step_(step) {}
+  std::string name() const override { return "kill"; }
+  int priority() const override { return 95; }
+  void after_step(TrainerState& state) override {
+    if (state.steps_done() == step_) throw std::runtime_error("killed");
+  }
+
+ private:
+  int64_t step_;
+};
+
+struct MetricsSteps {
+  std::vector<int64_t> train, val;
+  int64_t broken = 0;  // lines that are not JSON objects
+};
+
+MetricsSteps metrics_steps(const std::string& path) {
+  MetricsSteps steps;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!record.is_object()) {
+      ++steps.broken;
+      continue;
+    }
+    (record.at("mode") == "train" ? steps.train : steps.val).push_back(record.at("step"));
+  }
+  return steps;
+}
+
+TEST(Trainer, AResumedRunDropsTheMetricsLinesPastItsCheckpoint) {
+  // Killed after step 5's lines (checkpoints at 2 and 4), resumed at 4 to the end (6); the kill
+  // cuts the last line short (or not).
+  auto interrupted_then_resumed = [](const std::string& run_dir, bool cut_a_line) {
+    TrainerOptions options = line_options(run_dir, 6);
+    options.checkpoint_every = 2;
+    options.val_every = 2;
+    {
+      rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                          std::make_shared<LineSource>(4),
+                                          std::make_shared<LineSource>(1));
+      trainer.add_hook(std::make_shared<KillAtStep>(5));
+      EXPECT_THROW(trainer.run(), std::runtime_error);
+    }
+    if (cut_a_line) std::ofstream(run_dir + "/metrics.jsonl", std::ios::app) << R"({"mode": "tr)";
+    rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                        std::make_shared<LineSource>(4),
+                                        std::make_shared<LineSource>(1));
+    EXPECT_EQ(trainer.run(/*resume=*/true).step, 6);
+    return metrics_steps(run_dir + "/metrics.jsonl");
+  };
+  TempDir dir;
+  for (const bool cut_a_line : {false, true}) {
+    const MetricsSteps steps =
+        interrupted_then_resumed(dir.file(cut_a_line ? "cut" : "whole"), cut_a_line);
+    EXPECT_EQ(steps.train, (std::vector<int64_t>{1, 2, 3, 4, 5, 6})) << cut_a_line;
+    EXPECT_EQ(steps.val, (std::vector<int64_t>{2, 4, 6})) << cut_a_line;
+    EXPECT_EQ(steps.broken, 0) << cut_a_line;
+  }
+}
+
+TEST(Trainer, RemovesTheTemporariesOfSavesAKilledRunLeft) {
+  TempDir dir;
+  const std::vector<std::string> stale = {"checkpoints/step_4.pt.tmp.4242.0",
+                                          "checkpoints/last.tmp.4242.1",
+                                          "checkpoints/best.pt.tmp.17.3"};
+  const std::vector<std::string> others = {"checkpoints/step_2.pt", "checkpoints/notes.tmp",
+                                           "checkpoints/step_2.pt.tmp.x.1"};
+  for (const auto& name : stale) dir.write(name, "partial");
+  for (const auto& name : others) dir.write(name, "not ours to remove");
+
+  rsd::train::Trainer<Points> trainer(line_options(dir.path(), 1), std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(4));
+  for (const auto& name : stale) EXPECT_FALSE(std::filesystem::exists(dir.file(name))) << name;
+  for (const auto& name : others) EXPECT_TRUE(std::filesystem::exists(dir.file(name))) << name;
+  // Nothing left to remove.
+  EXPECT_EQ(rsd::train::CheckpointManager(dir.file("checkpoints"), 1).remove_stale_temporaries(),
+            0);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Checkpoints: one file per save holding the model's parameters and buffers (by name), the
 // optimiser state, the training progress (step, data position, best metric), libtorch's RNG state,
-// the run's config and any extra state of the trainer (its hooks'). Files are written atomically;
-// a `last` file names the newest; the newest `keep_last` step checkpoints are kept, plus best.pt.
+// the run's config and any extra state of the trainer (its hooks'). Files are written atomically
+// (a temporary `<name>.tmp.<pid>.<n>` renamed over the name); a `last` file names the newest for
+// people and tools; the newest `keep_last` step checkpoints are kept, plus best.pt.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -26,7 +27,7 @@ struct TrainingProgress {
   int64_t epoch = 0;           // data position: the epoch being read ...
   int64_t samples_in_epoch = 0;  // ... and the samples of it already consumed by all ranks together
   double best_metric = std::numeric_limits<double>::infinity();  // lower is better
-  int64_t bad_steps = 0;       // consecutive steps skipped for a non-finite loss
+  int64_t bad_steps = 0;       // consecutive steps skipped for a non-finite loss or gradient
   std::string config_yaml;     // the resolved config of the run
 };
 
@@ -47,9 +48,10 @@ class CheckpointManager {
                    const torch::optim::Optimizer& optimizer, bool is_best,
                    const ExtraStateWriter& write_extra = {}) const;
 
-  /// Restores the newest checkpoint that loads (the one `last` names, else the newest step file);
-  /// a broken file is skipped with a warning naming it. nullopt when there is none; throws
-  /// rsd::CheckpointError when checkpoints exist but none loads.
+  /// Restores the step checkpoint of the highest step that loads; a broken file is skipped with
+  /// a warning naming it. `last` does not decide: a process killed after writing step_N.pt but
+  /// before updating `last` leaves it naming an older checkpoint (a warning says so). nullopt
+  /// when there is none; throws rsd::CheckpointError when checkpoints exist but none loads.
   std::optional<TrainingProgress> resume(torch::nn::Module& model,
                                          torch::optim::Optimizer& optimizer,
                                          const ExtraStateReader& read_extra = {}) const;
@@ -63,6 +65,11 @@ class CheckpointManager {
   static TrainingProgress load(const std::string& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer,
                                const ExtraStateReader& read_extra = {});
+
+  /// Removes the temporaries of saves that never finished (a process killed while writing) and
+  /// returns how many; logs their count. Only the process that saves may call it, when none of
+  /// its saves is under way (the Trainer: rank 0, before training).
+  int remove_stale_temporaries() const;
 
   const std::string& directory() const { return directory_; }
 

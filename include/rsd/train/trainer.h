@@ -48,7 +48,7 @@ struct TrainerOptions {
   int64_t val_batches = 0;        // 0: the whole validation source
   int64_t checkpoint_every = 200; // 0: only at the end (and on a new best validation loss)
   int64_t keep_checkpoints = 3;
-  int64_t max_bad_steps = 5;      // consecutive non-finite losses before the run stops
+  int64_t max_bad_steps = 5;      // consecutive non-finite losses or gradients: the run stops
   int64_t log_every = 10;
   bool progress = true;
   /// Autocast of training_step and validation_step on the model's device (mixed_precision.h);
@@ -82,7 +82,9 @@ class TrainerBase {
   /// Trains up to options.steps (or stop_after, or a hook's stop request); once per trainer.
   /// With `resume`, continues from the newest readable checkpoint of run_dir so that an
   /// interrupted run ends with the weights of an uninterrupted one. Throws rsd::Error after
-  /// max_bad_steps consecutive non-finite losses, with a checkpoint written first.
+  /// max_bad_steps consecutive bad steps (a non-finite loss or gradient norm; each is skipped,
+  /// and the module's buffers, e.g. BatchNorm statistics, are restored to their values before
+  /// it), with a checkpoint written first.
   TrainSummary run(bool resume = false);
 
   /// Mean validation losses over the validation source and the ranks ("loss" first), in eval

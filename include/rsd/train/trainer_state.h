@@ -22,7 +22,9 @@ using NamedValues = std::vector<std::pair<std::string, double>>;
 struct StepRecord {
   /// "loss" (the total), then the module's terms: means over the micro-batches and the ranks.
   NamedValues losses;
-  bool skipped = false;            // the total was NaN/Inf, or fp16 gradients overflowed: no update
+  /// No update: the total or the global gradient norm was NaN/Inf (a bad step: the module's
+  /// buffers were restored too), or fp16 gradients overflowed.
+  bool skipped = false;
   bool overflow = false;           // fp16: the gradients held inf/NaN at loss_scale (skipped)
   double loss_scale = 0.0;         // fp16: the loss scale of this step; 0 without one
   double lr = 0.0;                 // the schedule's rate at multiplier 1
@@ -45,6 +47,10 @@ class TrainerState {
   bool improved = false;
 
   int64_t steps_done() const { return progress.step; }
+  /// run(resume = true) with a run directory: this run continues the directory's files from
+  /// steps_done() (the loaded checkpoint's step, 0 when none loaded), so what an interrupted run
+  /// wrote past that step is to be replaced, not appended to.
+  bool resuming() const { return resuming_; }
   /// The step count at which this run() ends: options().steps, or sooner with stop_after.
   int64_t end_step() const { return end_step_; }
   const TrainerOptions& options() const;
@@ -77,6 +83,7 @@ class TrainerState {
 
   TrainerBase* trainer_;
   int64_t end_step_ = 0;
+  bool resuming_ = false;
   int64_t checkpoint_step_ = -1;
   bool stop_requested_ = false;
   std::string stop_reason_;
