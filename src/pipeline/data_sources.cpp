@@ -2,8 +2,10 @@
 
 #include <string>
 
+#include "rsd/config/config_checks.h"
 #include "rsd/data/dataset.h"
 #include "rsd/pipeline/data_config.h"
+#include "rsd/pipeline/teacher_factory.h"
 #include "rsd/teacher/risk_cache_reader.h"
 #include "rsd/util/logging.h"
 
@@ -11,8 +13,17 @@ namespace rsd::pipeline {
 
 std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& config) {
   if (!config.has_value("data.risk_cache")) return nullptr;
+  teacher::RiskCacheReaderOptions options;
+  options.check = require_choice<teacher::RiskCacheCheck>(
+      config.section("data"), "risk_cache_check",
+      {{"strict", teacher::RiskCacheCheck::strict},
+       {"warn", teacher::RiskCacheCheck::warn},
+       {"off", teacher::RiskCacheCheck::off}});
+  if (options.check != teacher::RiskCacheCheck::off) {
+    options.expected_settings = risk_cache_settings_from(config);
+  }
   return std::make_shared<teacher::RiskCacheReader>(config.get<std::string>("data.risk_cache"),
-                                                    grid_spec_from(config));
+                                                    grid_spec_from(config), std::move(options));
 }
 
 std::shared_ptr<data::Loader> make_loader(const Config& config, data::Split split, bool training,

@@ -47,4 +47,17 @@ std::unique_ptr<RiskTeacher> make_teacher(const Config& config) {
   return teachers().create(type, config);
 }
 
+teacher::TeacherInfo teacher_info_from(const Config& config) {
+  const auto type = config.get<std::string>("teacher.type");
+  if (type == "rule") return teacher::rule_teacher_info(rule_teacher_options_from(config));
+  if (type == "vlm") return teacher::vlm_teacher_info(vlm_teacher_options_from(config));
+  if (type == "jsonl") return teacher::jsonl_teacher_info(jsonl_teacher_options_from(config));
+  return make_teacher(config)->info();
+}
+
+teacher::SettingsMap risk_cache_settings_from(const Config& config) {
+  return teacher::risk_cache_settings(risk_cache_build_options_from(config),
+                                      teacher_info_from(config));
+}
+
 }  // namespace rsd::pipeline

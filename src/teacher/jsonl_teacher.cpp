@@ -16,8 +16,6 @@ JsonlTeacher::JsonlTeacher(JsonlTeacherOptions options) : options_(std::move(opt
   if (options_.path.empty()) throw ConfigError("teacher.jsonl.path is not set (teacher.type: jsonl)");
   std::ifstream in(options_.path);
   if (!in) throw DataError("cannot read the risk answers file " + options_.path);
-  model_ = options_.model.empty() ? std::filesystem::path(options_.path).filename().string()
-                                  : options_.model;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -45,7 +43,16 @@ JsonlTeacher::JsonlTeacher(JsonlTeacherOptions options) : options_(std::move(opt
   logging::info(fmt::format("jsonl teacher: {} answered frames from {}", answers_.size(), options_.path));
 }
 
-TeacherInfo JsonlTeacher::info() const { return {"jsonl", model_, ""}; }
+TeacherInfo jsonl_teacher_info(const JsonlTeacherOptions& options) {
+  const std::string model = options.model.empty()
+                                ? std::filesystem::path(options.path).filename().string()
+                                : options.model;
+  TeacherInfo info{"jsonl", model, "", match_settings(options.match), /*uses_ego_path=*/false};
+  info.settings["teacher.jsonl.camera"] = options.default_camera;
+  return info;
+}
+
+TeacherInfo JsonlTeacher::info() const { return jsonl_teacher_info(options_); }
 
 std::vector<FrameJudgement> JsonlTeacher::judge(const std::vector<FrameContext>& frames) {
   std::vector<FrameJudgement> judgements;

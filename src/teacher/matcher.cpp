@@ -21,6 +21,12 @@ std::string format_number(double value) {
 
 }  // namespace
 
+SettingsMap match_settings(const MatchOptions& options) {
+  return {{"teacher.match.method", options.method == MatchMethod::iou ? "iou" : "center"},
+          {"teacher.match.iou_threshold", setting_text(options.iou_threshold)},
+          {"teacher.match.center_threshold_px", setting_text(options.center_threshold_px)}};
+}
+
 std::vector<BoxMatch> match_boxes(const std::vector<Box2D>& queries,
                                   const std::vector<data::Box>& boxes, const data::Camera& camera,
                                   const MatchOptions& options) {

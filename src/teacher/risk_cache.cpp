@@ -5,8 +5,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "risk_cache_format.h"
 #include "rsd/util/error.h"
@@ -90,6 +92,23 @@ Eigen::Vector3d vector3(const nlohmann::json& value) {
   return {value.at(0).get<double>(), value.at(1).get<double>(), value.at(2).get<double>()};
 }
 
+std::string fnv1a_64_hex(const std::string& text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (const unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
+// "teacher.rule.ttc_critical_s" -> "teacher.rule": the config section a setting belongs to.
+std::string setting_group(const std::string& key) {
+  const auto dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(0, dot);
+}
+
 }  // namespace
 
 ByteReader stream_reader(std::istream& in, const std::string& path) {
@@ -136,6 +155,7 @@ CacheIndex read_cache_index(const std::string& path, const ByteReader& read) {
     throw DataError(path + ": map size " + std::to_string(index.ny) + "x" + std::to_string(index.nx) +
                     " does not match its grid " + grid.to_string());
   }
+  std::string recorded_hash;
   try {
     const nlohmann::json meta = nlohmann::json::parse(read(kFixedHeaderBytes, meta_bytes));
     RiskCacheHeader& header = index.header;
@@ -147,10 +167,20 @@ CacheIndex read_cache_index(const std::string& path, const ByteReader& read) {
     header.teacher.prompt_hash = meta.at("teacher").at("prompt_hash").get<std::string>();
     header.created = meta.at("created").get<std::string>();
     header.librsd_version = meta.value("librsd_version", "");
+    // Caches written before the settings were recorded have neither key: unknown settings.
+    if (meta.contains("settings")) {
+      header.settings = meta.at("settings").get<SettingsMap>();
+      recorded_hash = meta.at("settings_hash").get<std::string>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw DataError(path + ": malformed header: " + e.what());
   } catch (const Error&) {
     throw DataError(path + ": truncated header");
+  }
+  if (recorded_hash != settings_hash(index.header.settings)) {
+    throw DataError(path + ": malformed header: settings_hash " + recorded_hash +
+                    " is not the hash of its settings (" + settings_hash(index.header.settings) +
+                    "); the file was edited or damaged, rebuild it with rsd_cache_risk");
   }
   std::string table;
   try {
@@ -227,6 +257,49 @@ CachedFrame decode_record(const std::string& blob, const std::string& path, int 
 
 }  // namespace detail
 
+std::string settings_hash(const SettingsMap& settings) {
+  if (settings.empty()) return "";
+  return detail::fnv1a_64_hex(detail::dump(nlohmann::json(settings)));
+}
+
+std::string settings_difference(const SettingsMap& cached, const SettingsMap& expected) {
+  if (cached == expected) return "";
+  const std::string now = "settings hash " + settings_hash(expected) + " now";
+  if (cached.empty()) {
+    return "the cache records no settings (written before librsd recorded them), " + now;
+  }
+  constexpr std::size_t kShown = 4;
+  std::set<std::string> keys;
+  for (const auto& [key, value] : cached) keys.insert(key);
+  for (const auto& [key, value] : expected) keys.insert(key);
+  const auto value_in = [](const SettingsMap& settings, const std::string& key) -> std::string {
+    const auto it = settings.find(key);
+    return it == settings.end() ? "(absent)" : it->second;
+  };
+  std::set<std::string> groups;
+  std::vector<std::string> differences;
+  for (const auto& key : keys) {
+    const std::string before = value_in(cached, key);
+    const std::string after = value_in(expected, key);
+    if (before == after) continue;
+    groups.insert(detail::setting_group(key));
+    differences.push_back(key + ": " + before + " in the cache, " + after + " now");
+  }
+  std::string text = "settings hash " + settings_hash(cached) + " in the cache, " + now +
+                     "; differing settings of ";
+  for (auto it = groups.begin(); it != groups.end(); ++it) {
+    text += (it == groups.begin() ? "" : ", ") + *it + ".*";
+  }
+  text += ": ";
+  for (std::size_t i = 0; i < differences.size() && i < kShown; ++i) {
+    text += (i == 0 ? "" : "; ") + differences[i];
+  }
+  if (differences.size() > kShown) {
+    text += " (and " + std::to_string(differences.size() - kShown) + " more)";
+  }
+  return text;
+}
+
 const CachedFrame* RiskCacheFile::find(int frame) const {
   const auto it = std::lower_bound(frames_.begin(), frames_.end(), frame,
                                    [](const CachedFrame& f, int value) { return f.frame < value; });
@@ -254,7 +327,7 @@ void RiskCacheFile::add(CachedFrame frame) {
 std::string RiskCacheFile::serialize() const {
   RSD_CHECK(detail::little_endian_host(), "the risk cache layout is little-endian");
   const GridSpec& grid = header_.grid;
-  const nlohmann::json meta = {
+  nlohmann::json meta = {
       {"clip", header_.clip},
       {"teacher",
        {{"type", header_.teacher.type},
@@ -263,6 +336,10 @@ std::string RiskCacheFile::serialize() const {
       {"created", header_.created},
       {"librsd_version", header_.librsd_version},
       {"map_encoding", "zlib(float16 little-endian, row-major (Y, X))"}};
+  if (!header_.settings.empty()) {
+    meta["settings"] = header_.settings;
+    meta["settings_hash"] = settings_hash(header_.settings);
+  }
   const std::string meta_text = detail::dump(meta);
 
   std::vector<std::string> maps, records;

@@ -59,10 +59,42 @@ CachedFrame cached_frame(const FrameJudgement& judgement, const data::Frame& fra
   return cached;
 }
 
+std::string axis_text(const GridAxis& axis) {
+  return "[" + setting_text(axis.min) + ", " + setting_text(axis.max) + ", " +
+         setting_text(axis.step) + "]";
+}
+
 }  // namespace
 
+SettingsMap risk_cache_settings(const RiskCacheBuildOptions& options, const TeacherInfo& teacher) {
+  SettingsMap settings = teacher.settings;
+  settings["teacher.type"] = teacher.type;
+  settings["teacher.model"] = teacher.model;
+  settings["teacher.prompt_hash"] = teacher.prompt_hash;
+  const RasterizeOptions& rasterize = options.rasterize;
+  settings["teacher.rasterize.mode"] =
+      rasterize.mode == RasterizeMode::gaussian ? "gaussian" : "footprint";
+  settings["teacher.rasterize.min_radius"] = std::to_string(rasterize.min_radius);
+  settings["teacher.rasterize.min_overlap"] = setting_text(rasterize.min_overlap);
+  if (teacher.uses_ego_path) {
+    const EgoPathOptions& path = options.ego_path;
+    settings["teacher.ego_path.source"] =
+        path.source == EgoPathSource::frames ? "frames" : "extrapolate";
+    settings["teacher.ego_path.horizon_s"] = setting_text(path.horizon_s);
+    settings["teacher.ego_path.step_s"] = setting_text(path.step_s);
+    settings["teacher.ego_path.frame_rate_hz"] = setting_text(path.frame_rate_hz);
+  }
+  settings["data.grid.x"] = axis_text(options.grid.x());
+  settings["data.grid.y"] = axis_text(options.grid.y());
+  settings["data.grid.z"] = axis_text(options.grid.z());
+  return settings;
+}
+
 RiskCacheBuilder::RiskCacheBuilder(RiskCacheBuildOptions options, RiskTeacher& teacher)
-    : options_(std::move(options)), teacher_(teacher), info_(teacher.info()) {
+    : options_(std::move(options)),
+      teacher_(teacher),
+      info_(teacher.info()),
+      settings_(risk_cache_settings(options_, info_)) {
   RSD_CHECK_GE(options_.checkpoint_frames, 1, "teacher.checkpoint_frames");
 }
 
@@ -78,6 +110,7 @@ RiskCacheHeader RiskCacheBuilder::new_header(const std::string& clip) const {
   RiskCacheHeader header(options_.grid);
   header.clip = clip;
   header.teacher = info_;
+  header.settings = settings_;
   header.created = utc_now();
   header.librsd_version = rsd::version();
   return header;
@@ -100,7 +133,7 @@ bool RiskCacheBuilder::is_complete(const std::string& clip) const {
   if (!std::filesystem::exists(path, ec)) return false;
   const RiskCacheHeader header = RiskCacheFile::read_header(path);
   check_compatible(header, path);
-  return header.complete;
+  return header.complete && header.settings == settings_;
 }
 
 ClipBuildReport RiskCacheBuilder::build_clip(const std::string& clip,
@@ -127,15 +160,31 @@ ClipBuildReport RiskCacheBuilder::build_clip(const std::string& clip,
     return report;
   }
 
+  std::error_code ec;
+  if (std::filesystem::exists(cache_path(clip), ec)) {  // not complete: stale
+    const RiskCacheHeader stale = RiskCacheFile::read_header(cache_path(clip));
+    const std::string difference = settings_difference(stale.settings, settings_);
+    spdlog::warn("{}: judging the clip again: {} {}", clip, cache_path(clip),
+                 difference.empty() ? "is marked incomplete"
+                                    : "was made with other settings: " + difference);
+    report.outcome = ClipBuildReport::Outcome::rebuilt;
+  }
+
+  // A partial file of other settings is never continued: its frames would mix two settings.
   const std::string partial = partial_path(clip);
   RiskCacheFile file(new_header(clip));
-  std::error_code ec;
   if (std::filesystem::exists(partial, ec)) {
-    RiskCacheFile saved = RiskCacheFile::read(partial);
-    check_compatible(saved.header(), partial);
-    file = std::move(saved);
-    report.outcome = ClipBuildReport::Outcome::resumed;
-    spdlog::info("{}: resuming from {} ({} frames done)", clip, partial, file.frames().size());
+    const RiskCacheHeader saved_header = RiskCacheFile::read_header(partial);
+    check_compatible(saved_header, partial);
+    const std::string difference = settings_difference(saved_header.settings, settings_);
+    if (difference.empty()) {
+      file = RiskCacheFile::read(partial);
+      report.outcome = ClipBuildReport::Outcome::resumed;
+      spdlog::info("{}: resuming from {} ({} frames done)", clip, partial, file.frames().size());
+    } else {
+      spdlog::warn("{}: discarding {}, made with other settings: {}", clip, partial, difference);
+      std::filesystem::remove(partial);
+    }
   }
 
   std::vector<std::size_t> todo;
@@ -196,7 +245,7 @@ RiskCacheRunReport run_risk_cache(const RiskCacheBuildOptions& build_options, Ri
   progress_options.enabled = options.progress;
   ProgressBar bar("risk cache", total_frames, progress_options);
   const data::FrameReader reader(options.cameras);
-  int counts[3] = {0, 0, 0};
+  int counts[4] = {0, 0, 0, 0};  // by ClipBuildReport::Outcome
   for (const auto* clip : clips) {
     ClipBuildReport clip_report;
     if (builder.is_complete(clip->name)) {
@@ -223,9 +272,10 @@ RiskCacheRunReport run_risk_cache(const RiskCacheBuildOptions& build_options, Ri
     report.clips.push_back(std::move(clip_report));
   }
   bar.finish();
-  spdlog::info("risk cache: {} clips built, {} resumed, {} already complete; frames: {} ok, {} "
-               "FAILED (no label, masked in training); {} named objects matched no annotated box",
-               counts[0], counts[1], counts[2], report.frames_ok, report.frames_failed,
+  spdlog::info("risk cache: {} clips built, {} rebuilt (made with other settings), {} resumed, {} "
+               "already complete; frames: {} ok, {} FAILED (no label, masked in training); {} "
+               "named objects matched no annotated box",
+               counts[0], counts[3], counts[1], counts[2], report.frames_ok, report.frames_failed,
                report.unmatched);
   return report;
 }

@@ -20,7 +20,8 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 
 }  // namespace
 
-RiskCacheReader::RiskCacheReader(const std::string& folder, GridSpec grid)
+RiskCacheReader::RiskCacheReader(const std::string& folder, GridSpec grid,
+                                 RiskCacheReaderOptions options)
     : folder_(folder), grid_(std::move(grid)) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -38,6 +39,9 @@ RiskCacheReader::RiskCacheReader(const std::string& folder, GridSpec grid)
     }
   }
   std::sort(paths.begin(), paths.end());
+  const bool check_settings =
+      options.check != RiskCacheCheck::off && !options.expected_settings.empty();
+  std::vector<std::string> stale;  // "<path>: <how its settings differ>"
   for (const auto& path : paths) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw DataError("cannot read the risk cache " + path);
@@ -46,6 +50,14 @@ RiskCacheReader::RiskCacheReader(const std::string& folder, GridSpec grid)
     if (!index.header.complete) {
       throw DataError(path + " is marked incomplete; finish it with rsd_cache_risk");
     }
+    const std::string difference =
+        check_settings ? settings_difference(index.header.settings, options.expected_settings) : "";
+    if (!difference.empty() && options.check == RiskCacheCheck::strict) {
+      throw DataError(path + " was not made with the settings of this run: " + difference +
+                      ". Run rsd_cache_risk with this config (it rebuilds such clips), or set "
+                      "data.risk_cache_check: warn (or off) to use the cache anyway");
+    }
+    if (!difference.empty()) stale.push_back(path + ": " + difference);
     ClipEntry clip{path, index.header, {}};
     for (const auto& row : index.table) {
       clip.frames[row.frame] = {static_cast<JudgementStatus>(row.status), row.map_offset,
@@ -56,6 +68,11 @@ RiskCacheReader::RiskCacheReader(const std::string& folder, GridSpec grid)
       throw DataError(path + ": a second cache of clip " + name + " (also " +
                       clips_.at(name).path + ")");
     }
+  }
+  if (!stale.empty()) {
+    logging::warn(std::to_string(stale.size()) + " of " + std::to_string(paths.size()) +
+                  " risk caches in " + folder + " were not made with the settings of this run "
+                  "(data.risk_cache_check: warn), e.g. " + stale.front());
   }
   if (partial > 0) {
     logging::warn(folder + ": " + std::to_string(partial) +

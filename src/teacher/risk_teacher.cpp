@@ -1,9 +1,21 @@
 #include "rsd/teacher/risk_teacher.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace rsd::teacher {
 
 // Out of line so that the vtable lives in librsd.
 RiskTeacher::~RiskTeacher() = default;
+
+std::string setting_text(double value) {
+  char text[32];
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(text, sizeof text, "%.*g", precision, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
 
 const char* to_string(JudgementStatus status) {
   switch (status) {

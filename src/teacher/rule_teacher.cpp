@@ -133,7 +133,29 @@ Route no_reaction_route(const std::vector<EgoPathPoint>& path, double speed, dou
 
 RuleTeacher::RuleTeacher(RuleTeacherOptions options) : options_(options) {}
 
-TeacherInfo RuleTeacher::info() const { return {"rule", "rule-v1", ""}; }
+// A new option changes verdicts too: it must join the settings below (and this count).
+static_assert(sizeof(RuleTeacherOptions) == 10 * sizeof(double),
+              "every RuleTeacherOptions field must be recorded by rule_teacher_info()");
+
+TeacherInfo rule_teacher_info(const RuleTeacherOptions& options) {
+  TeacherInfo info{"rule", "rule-v1", "", {}, /*uses_ego_path=*/true};
+  const auto set = [&info](const char* name, double value) {
+    info.settings[std::string("teacher.rule.") + name] = setting_text(value);
+  };
+  set("ego_length", options.ego_length);
+  set("ego_width", options.ego_width);
+  set("lateral_margin_m", options.lateral_margin_m);
+  set("ttc_critical_s", options.ttc_critical_s);
+  set("path_sigma_m", options.path_sigma_m);
+  set("path_range_m", options.path_range_m);
+  set("crossing_speed_mps", options.crossing_speed_mps);
+  set("cut_in_speed_mps", options.cut_in_speed_mps);
+  set("stop_distance_m", options.stop_distance_m);
+  set("lookahead_m", options.lookahead_m);
+  return info;
+}
+
+TeacherInfo RuleTeacher::info() const { return rule_teacher_info(options_); }
 
 ObjectRisk RuleTeacher::assess(const data::Box& box, const std::vector<EgoPathPoint>& ego_path,
                                double ego_speed) const {

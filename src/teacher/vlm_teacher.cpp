@@ -124,10 +124,25 @@ VlmTeacher::VlmTeacher(VlmTeacherOptions options) : options_(std::move(options))
                api_key_.empty() ? "not set, no Authorization header" : "set"));
 }
 
-TeacherInfo VlmTeacher::info() const {
-  return {"vlm", options_.model,
-          detail::fnv1a_hex(options_.system_prompt + "\n---\n" + options_.prompt_template)};
+TeacherInfo vlm_teacher_info(const VlmTeacherOptions& options) {
+  const std::string& system = options.system_prompt.empty() ? default_vlm_system_prompt()
+                                                            : options.system_prompt;
+  const std::string& prompt = options.prompt_template.empty() ? default_vlm_prompt_template()
+                                                              : options.prompt_template;
+  TeacherInfo info{"vlm", options.model, detail::fnv1a_hex(system + "\n---\n" + prompt),
+                   match_settings(options.match), /*uses_ego_path=*/false};
+  std::string cameras;
+  for (const auto& camera : options.cameras) cameras += (cameras.empty() ? "" : ", ") + camera;
+  info.settings["teacher.vlm.temperature"] = setting_text(options.temperature);
+  info.settings["teacher.vlm.max_tokens"] = std::to_string(options.max_tokens);
+  info.settings["teacher.vlm.cameras"] = "[" + cameras + "]";
+  info.settings["teacher.vlm.max_objects"] = std::to_string(options.max_objects);
+  info.settings["teacher.vlm.max_distance_m"] = setting_text(options.max_distance_m);
+  info.settings["teacher.vlm.json_mode"] = options.json_mode ? "true" : "false";
+  return info;
 }
+
+TeacherInfo VlmTeacher::info() const { return vlm_teacher_info(options_); }
 
 FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
   const data::Frame& frame = context.frame;

@@ -384,6 +384,7 @@ TEST(PipelineRiskSource, ReadsTheCacheOnTheConfiguredGrid) {
   header.clip = "Clip";
   header.complete = true;
   header.teacher = {"scripted", "v1", ""};
+  header.settings = pipeline::risk_cache_settings_from(config);  // data.risk_cache_check: strict
   rsd::teacher::RiskCacheFile file(header);
   rsd::teacher::CachedFrame frame;
   frame.frame = 4;

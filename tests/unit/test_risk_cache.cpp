@@ -1,16 +1,25 @@
 // The risk cache: building with a scripted teacher, reading back through RiskCacheReader (the
-// data::RiskTargetSource of training), resuming after a kill, refusing stale caches.
+// data::RiskTargetSource of training), resuming after a kill, refusing stale caches; the settings
+// a cache records (teacher, rasteriser, ego path, grid): caches and partial files of other
+// settings are rebuilt, never mixed, and training refuses them.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
+#include "rsd/config/config.h"
+#include "rsd/data/synth/synth.h"
+#include "rsd/pipeline/data_sources.h"
+#include "rsd/pipeline/risk_cache_job.h"
+#include "rsd/pipeline/teacher_factory.h"
 #include "rsd/teacher/rasterizer.h"
 #include "rsd/teacher/risk_cache.h"
 #include "rsd/teacher/risk_cache_builder.h"
 #include "rsd/teacher/risk_cache_reader.h"
+#include "rsd/teacher/rule_teacher.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 #include "support/temp_dir.h"
@@ -24,12 +33,16 @@ GridSpec small_grid(double step = 0.5) {
   return GridSpec({-8.0, 8.0, step}, {-8.0, 8.0, step}, {-5.0, 3.0, 8.0});
 }
 
-// Scores object "a" with frame/10 and "b" with 0.5; fails frame 3; after `die_after` judged frames
-// it throws, like a process killed mid-run.
+// Scores object "a" with frame/10 and "b" with b_score (a setting); fails frame 3; after
+// `die_after` judged frames it throws, like a process killed mid-run.
 class ScriptedTeacher : public RiskTeacher {
  public:
-  explicit ScriptedTeacher(int die_after = -1) : die_after_(die_after) {}
-  TeacherInfo info() const override { return {"scripted", "script-v1", "0123456789abcdef"}; }
+  explicit ScriptedTeacher(int die_after = -1, double b_score_ = 0.5)
+      : b_score(b_score_), die_after_(die_after) {}
+  TeacherInfo info() const override {
+    return {"scripted", "script-v1", "0123456789abcdef",
+            {{"teacher.scripted.b_score", setting_text(b_score)}}};
+  }
   std::vector<FrameJudgement> judge(const std::vector<FrameContext>& frames) override {
     std::vector<FrameJudgement> out;
     for (const auto& context : frames) {
@@ -45,13 +58,14 @@ class ScriptedTeacher : public RiskTeacher {
       FrameJudgement judgement;
       judgement.clip = context.frame.clip;
       judgement.frame = f;
-      judgement.objects = {{"a", f / 10.0, "reason a" + std::to_string(f)}, {"b", 0.5, "reason b"}};
+      judgement.objects = {{"a", f / 10.0, "reason a" + std::to_string(f)}, {"b", b_score, "reason b"}};
       judgement.unmatched = {{"box [1, 2, 3, 4] in CAM_FRONT", 0.2, "sky", "best IoU 0.00 < 0.30"}};
       out.push_back(std::move(judgement));
     }
     return out;
   }
   std::vector<int> seen;
+  double b_score;
 
  private:
   int die_after_;
@@ -218,6 +232,254 @@ TEST(RiskCache, RefusesAnotherGridVersionOrTeacher) {
   write_file_atomic(path, "not a cache at all, just some text that is long enough to have a header "
                           "of one hundred and four bytes, or so it seems");
   expect_data_error([&] { RiskCacheReader(dir.path(), small_grid()); }, "not a librsd risk cache");
+}
+
+// ---- the settings a cache was made with ---------------------------------------------------------
+
+// The message of the rsd::DataError `call` throws; fails the test when it throws none.
+std::string data_error(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an rsd::DataError";
+  return "";
+}
+
+TEST(RiskCacheSettings, RecordEveryRuleRasterizeEgoPathAndGridSetting) {
+  const SettingsMap settings = risk_cache_settings(build_options("unused"), RuleTeacher().info());
+  for (const char* key :
+       {"teacher.type", "teacher.model", "teacher.rule.lateral_margin_m", "teacher.rule.lookahead_m",
+        "teacher.rule.ego_length", "teacher.rasterize.mode", "teacher.rasterize.min_overlap",
+        "teacher.ego_path.source", "teacher.ego_path.horizon_s", "data.grid.x", "data.grid.z"}) {
+    EXPECT_EQ(settings.count(key), 1u) << key;
+  }
+  EXPECT_EQ(settings.at("teacher.rule.lateral_margin_m"), "0.5");
+  EXPECT_EQ(settings.at("data.grid.x"), "[-8, 8, 0.5]");
+  EXPECT_EQ(setting_text(0.1), "0.1") << "the shortest text that reads back the same double";
+  EXPECT_EQ(setting_text(1.0 / 3.0), "0.3333333333333333");
+  EXPECT_EQ(settings_hash(settings).size(), 16u);
+  EXPECT_EQ(settings_hash(settings), settings_hash(SettingsMap(settings))) << "stable";
+  EXPECT_EQ(settings_hash({}), "") << "no settings: unknown";
+
+  // A teacher that ignores the ego path does not depend on teacher.ego_path.
+  TeacherInfo no_path = RuleTeacher().info();
+  no_path.uses_ego_path = false;
+  EXPECT_EQ(risk_cache_settings(build_options("unused"), no_path).count("teacher.ego_path.horizon_s"),
+            0u);
+
+  RuleTeacherOptions other;
+  other.ttc_critical_s = 1.5;
+  const SettingsMap changed = risk_cache_settings(build_options("unused"), RuleTeacher(other).info());
+  EXPECT_NE(settings_hash(changed), settings_hash(settings));
+  const std::string difference = settings_difference(settings, changed);
+  EXPECT_NE(difference.find("teacher.rule.*"), std::string::npos) << difference;
+  EXPECT_NE(difference.find("teacher.rule.ttc_critical_s: 1 in the cache, 1.5 now"),
+            std::string::npos) << difference;
+  EXPECT_NE(difference.find(settings_hash(settings)), std::string::npos) << difference;
+  EXPECT_NE(difference.find(settings_hash(changed)), std::string::npos) << difference;
+  EXPECT_EQ(settings_difference(settings, settings), "");
+}
+
+TEST(RiskCacheSettings, ChangedRuleRasterizeOrEgoPathSettingsRebuildTheClip) {
+  test::TempDir dir;
+  const auto frames = clip_frames(3);
+  const auto build = [&](const RuleTeacherOptions& rule, const RiskCacheBuildOptions& options) {
+    RuleTeacher teacher(rule);
+    RiskCacheBuilder builder(options, teacher);
+    return builder.build_clip(kClip, frames);
+  };
+  const RuleTeacherOptions rule_a;
+  EXPECT_EQ(build(rule_a, build_options(dir.path())).outcome, ClipBuildReport::Outcome::built);
+  EXPECT_EQ(build(rule_a, build_options(dir.path())).outcome, ClipBuildReport::Outcome::skipped)
+      << "the same settings: already complete";
+
+  RuleTeacherOptions rule_b;
+  rule_b.lateral_margin_m = 2.0;  // teacher.rule.lateral_margin_m
+  {
+    RuleTeacher teacher(rule_b);
+    RiskCacheBuilder builder(build_options(dir.path()), teacher);
+    EXPECT_FALSE(builder.is_complete(kClip)) << "a cache of other rule settings is stale";
+    const ClipBuildReport report = builder.build_clip(kClip, frames);
+    EXPECT_EQ(report.outcome, ClipBuildReport::Outcome::rebuilt);
+    EXPECT_EQ(report.frames_judged, 3);
+    const RiskCacheHeader header = RiskCacheFile::read_header(builder.cache_path(kClip));
+    EXPECT_EQ(header.settings.at("teacher.rule.lateral_margin_m"), "2");
+    EXPECT_EQ(header.settings, builder.settings());
+  }
+  RiskCacheBuildOptions footprint = build_options(dir.path());
+  footprint.rasterize.mode = RasterizeMode::footprint;  // teacher.rasterize.mode
+  EXPECT_EQ(build(rule_b, footprint).outcome, ClipBuildReport::Outcome::rebuilt);
+  RiskCacheBuildOptions longer = footprint;
+  longer.ego_path.horizon_s = 6.0;  // teacher.ego_path.horizon_s
+  EXPECT_EQ(build(rule_b, longer).outcome, ClipBuildReport::Outcome::rebuilt);
+  EXPECT_EQ(build(rule_b, longer).outcome, ClipBuildReport::Outcome::skipped);
+}
+
+TEST(RiskCacheSettings, APartialFileOfOtherSettingsIsDiscardedNotContinued) {
+  test::TempDir dir;
+  const auto frames = clip_frames(5);
+  {
+    ScriptedTeacher dying(/*die_after=*/3, /*b_score=*/0.5);  // saves frames 0-1, then dies
+    RiskCacheBuilder builder(build_options(dir.path()), dying);
+    EXPECT_THROW(builder.build_clip(kClip, frames), std::runtime_error);
+    ASSERT_TRUE(std::filesystem::exists(builder.partial_path(kClip)));
+  }
+  ScriptedTeacher teacher(/*die_after=*/-1, /*b_score=*/0.9);
+  RiskCacheBuilder builder(build_options(dir.path()), teacher);
+  const ClipBuildReport report = builder.build_clip(kClip, frames);
+  EXPECT_EQ(report.outcome, ClipBuildReport::Outcome::built) << "not resumed";
+  EXPECT_EQ(teacher.seen, (std::vector<int>{0, 1, 2, 3, 4})) << "every frame judged again";
+  EXPECT_FALSE(std::filesystem::exists(builder.partial_path(kClip)));
+  const RiskCacheFile file = RiskCacheFile::read(builder.cache_path(kClip));
+  for (const auto& frame : file.frames()) {
+    if (frame.status != JudgementStatus::ok) continue;
+    ASSERT_EQ(frame.objects.size(), 2u);
+    EXPECT_DOUBLE_EQ(frame.objects[1].risk.score, 0.9) << "frame " << frame.frame
+                                                        << " comes from the old settings";
+  }
+}
+
+TEST(RiskCacheSettings, ACacheRecordingNoSettingsIsStale) {
+  // Caches written before the settings were recorded: the same header without them.
+  test::TempDir dir;
+  ScriptedTeacher teacher;
+  RiskCacheBuilder builder(build_options(dir.path()), teacher);
+  RiskCacheHeader header(small_grid());
+  header.clip = kClip;
+  header.complete = true;
+  header.teacher = teacher.info();
+  RiskCacheFile old(header);
+  CachedFrame frame;
+  frame.frame = 0;
+  frame.map = torch::zeros({small_grid().ny(), small_grid().nx()});
+  old.add(frame);
+  old.write(builder.cache_path(kClip));
+  EXPECT_EQ(read_file(builder.cache_path(kClip)).find("settings"), std::string::npos);
+  EXPECT_TRUE(RiskCacheFile::read_header(builder.cache_path(kClip)).settings.empty());
+
+  const std::string message = data_error([&] {
+    RiskCacheReader(dir.path(), small_grid(), {builder.settings(), RiskCacheCheck::strict});
+  });
+  EXPECT_NE(message.find(builder.cache_path(kClip)), std::string::npos) << message;
+  EXPECT_NE(message.find("records no settings"), std::string::npos) << message;
+  EXPECT_NE(message.find(settings_hash(builder.settings())), std::string::npos) << message;
+
+  EXPECT_FALSE(builder.is_complete(kClip));
+  const ClipBuildReport report = builder.build_clip(kClip, clip_frames(2));
+  EXPECT_EQ(report.outcome, ClipBuildReport::Outcome::rebuilt);
+  EXPECT_EQ(report.frames_judged, 2);
+  EXPECT_NO_THROW(RiskCacheReader(dir.path(), small_grid(), {builder.settings(), RiskCacheCheck::strict}));
+}
+
+TEST(RiskCacheSettings, TheReaderRefusesOtherSettingsUnlessToldToWarnOrNotCheck) {
+  test::TempDir dir;
+  ScriptedTeacher teacher(/*die_after=*/-1, /*b_score=*/0.5);
+  RiskCacheBuilder builder(build_options(dir.path()), teacher);
+  builder.build_clip(kClip, clip_frames(2));
+  const SettingsMap built = builder.settings();
+  SettingsMap expected = built;
+  expected["teacher.scripted.b_score"] = "0.7";
+
+  EXPECT_NO_THROW(RiskCacheReader(dir.path(), small_grid(), {built, RiskCacheCheck::strict}));
+  const std::string message = data_error([&] {
+    RiskCacheReader(dir.path(), small_grid(), {expected, RiskCacheCheck::strict});
+  });
+  for (const std::string& part :
+       {builder.cache_path(kClip), settings_hash(built), settings_hash(expected),
+        std::string("teacher.scripted.*"), std::string("teacher.scripted.b_score: 0.5 in the cache"),
+        std::string("data.risk_cache_check")}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " in: " << message;
+  }
+  const RiskCacheReader warned(dir.path(), small_grid(), {expected, RiskCacheCheck::warn});
+  EXPECT_TRUE(warned.risk_map(kClip, 0).defined());
+  EXPECT_NO_THROW(RiskCacheReader(dir.path(), small_grid(), {expected, RiskCacheCheck::off}));
+  EXPECT_NO_THROW(RiskCacheReader(dir.path(), small_grid())) << "no expected settings: no check";
+
+  // A header whose recorded hash is not that of its settings was edited: refused.
+  std::string bytes = read_file(builder.cache_path(kClip));
+  const auto at = bytes.find(settings_hash(built));
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = bytes[at] == '0' ? '1' : '0';
+  write_file_atomic(builder.cache_path(kClip), bytes);
+  EXPECT_NE(data_error([&] { RiskCacheReader(dir.path(), small_grid()); }).find("settings_hash"),
+            std::string::npos);
+}
+
+TEST(RiskCacheSettings, TrainingRefusesACacheBuiltWithOtherTeacherSettings) {
+  test::TempDir dir;
+  data::synth::SynthOptions synth;
+  synth.out_dir = dir.file("clips");
+  synth.clips = 1;
+  synth.frames = 3;
+  synth.width = 128;
+  synth.height = 72;
+  synth.threads = 1;
+  synth.top_down = false;
+  data::synth::write_synthetic_dataset(synth);
+  Config config = Config::defaults();
+  config.set("data.root", "\"" + synth.out_dir + "\"");
+  config.set("data.grid.x", "[-16.0, 16.0, 1.0]");
+  config.set("data.grid.y", "[-16.0, 16.0, 1.0]");
+  config.set("teacher.output", "\"" + dir.file("risk") + "\"");
+  config.set("data.risk_cache", "\"" + dir.file("risk") + "\"");
+  pipeline::RiskCacheJobOptions job;
+  job.progress = false;
+  const auto first = pipeline::run_risk_cache(config, job);
+  ASSERT_EQ(first.clips.size(), 1u);
+  const std::string clip = first.clips[0].clip;
+  const std::string path = dir.file("risk/" + clip + kRiskCacheExtension);
+  EXPECT_NE(pipeline::risk_source_from(config), nullptr) << "the config the cache was built with";
+
+  config.set("teacher.rule.ttc_critical_s", "2.0");
+  const std::string message = data_error([&] { pipeline::risk_source_from(config); });
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("teacher.rule.ttc_critical_s: 1 in the cache, 2 now"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(settings_hash(pipeline::risk_cache_settings_from(config))),
+            std::string::npos) << message;
+  config.set("data.risk_cache_check", "warn");
+  EXPECT_NE(pipeline::risk_source_from(config), nullptr);
+  config.set("data.risk_cache_check", "off");
+  EXPECT_NE(pipeline::risk_source_from(config), nullptr);
+  config.set("data.risk_cache_check", "strict");
+
+  // rsd_cache_risk with the new settings judges the clip again; then training accepts it.
+  const auto second = pipeline::run_risk_cache(config, job);
+  ASSERT_EQ(second.clips.size(), 1u);
+  EXPECT_EQ(second.clips[0].outcome, ClipBuildReport::Outcome::rebuilt);
+  EXPECT_EQ(second.clips[0].frames_judged, 3);
+  EXPECT_NE(pipeline::risk_source_from(config), nullptr);
+  EXPECT_EQ(pipeline::run_risk_cache(config, job).clips[0].outcome,
+            ClipBuildReport::Outcome::skipped);
+}
+
+TEST(RiskCacheSettings, TrainingDerivesTheSettingsTheBuiltTeacherRecords) {
+  // Training computes the expected settings without building the teacher: they must be exactly
+  // what the built teacher reports to rsd_cache_risk, for every built-in type.
+  test::TempDir dir;
+  Config config = Config::defaults();
+  config.set("teacher.jsonl.path", "\"" + dir.write("answers.jsonl", "") + "\"");
+  for (const char* type : {"rule", "vlm", "jsonl"}) {
+    config.set("teacher.type", type);
+    const TeacherInfo built = pipeline::make_teacher(config)->info();
+    const TeacherInfo derived = pipeline::teacher_info_from(config);
+    EXPECT_EQ(derived.type, type);
+    EXPECT_EQ(derived.model, built.model) << type;
+    EXPECT_EQ(derived.prompt_hash, built.prompt_hash) << type;
+    EXPECT_EQ(derived.settings, built.settings) << type;
+    EXPECT_EQ(derived.uses_ego_path, built.uses_ego_path) << type;
+  }
+  config.set("teacher.type", "vlm");
+  const SettingsMap vlm = pipeline::risk_cache_settings_from(config);
+  EXPECT_EQ(vlm.count("teacher.ego_path.horizon_s"), 0u) << "the VLM does not see the ego path";
+  EXPECT_EQ(vlm.count("teacher.vlm.endpoint"), 0u) << "where the model runs changes no answer";
+  config.set("teacher.vlm.temperature", "0.7");
+  EXPECT_EQ(pipeline::risk_cache_settings_from(config).at("teacher.vlm.temperature"), "0.7");
+  config.set("teacher.vlm.system_prompt", "\"You rank risks.\"");
+  EXPECT_NE(pipeline::risk_cache_settings_from(config).at("teacher.prompt_hash"),
+            vlm.at("teacher.prompt_hash"));
 }
 
 }  // namespace

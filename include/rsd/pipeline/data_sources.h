@@ -15,7 +15,8 @@ namespace rsd::pipeline {
 /// The risk targets of the cache folder data.risk_cache names, on data.grid (a
 /// teacher::RiskCacheReader); nullptr when data.risk_cache is null (training without risk
 /// targets). Throws rsd::DataError naming the folder when it does not exist and naming the cache
-/// when its grid differs.
+/// when its grid differs, or (data.risk_cache_check: strict) when its settings are not those a
+/// cache built with this config records (risk_cache_settings_from): teacher.*, data.grid.
 std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& config);
 
 /// A loader over `split` of data.root: with augmentation, shuffling and drop_last when

@@ -27,4 +27,13 @@ TeacherRegistry& teachers();
 /// listing the known types when it is unknown.
 std::unique_ptr<teacher::RiskTeacher> make_teacher(const Config& config);
 
+/// What make_teacher(config)->info() gives, without building a built-in teacher (no VLM contacted,
+/// no answers file read): the identity and settings its caches record. A teacher registered by
+/// the application is built and asked.
+teacher::TeacherInfo teacher_info_from(const Config& config);
+
+/// The settings a cache built by rsd_cache_risk with this config records
+/// (teacher::risk_cache_settings of its build options and teacher): what training expects.
+teacher::SettingsMap risk_cache_settings_from(const Config& config);
+
 }  // namespace rsd::pipeline

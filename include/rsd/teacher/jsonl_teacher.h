@@ -28,6 +28,11 @@ struct JsonlTeacherOptions {
   MatchOptions match;
 };
 
+/// The jsonl teacher's identity (model: options.model, or the file's name) and the settings that
+/// change its verdicts: teacher.jsonl.camera and teacher.match.*. The file's content is not part
+/// of it: answers regenerated under the same name need another teacher.jsonl.model.
+TeacherInfo jsonl_teacher_info(const JsonlTeacherOptions& options);
+
 class JsonlTeacher : public RiskTeacher {
  public:
   /// Reads and indexes the whole file. Throws rsd::DataError naming file:line on a malformed line
@@ -45,7 +50,6 @@ class JsonlTeacher : public RiskTeacher {
     std::string json;  // the line, parsed again when its frame is judged
   };
   JsonlTeacherOptions options_;
-  std::string model_;
   std::map<std::pair<std::string, int>, Answer> answers_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "rsd/data/frame.h"
 #include "rsd/teacher/camera_projection.h"
+#include "rsd/teacher/risk_teacher.h"
 
 namespace rsd::teacher {
 
@@ -18,6 +19,9 @@ struct MatchOptions {
   double iou_threshold = 0.3;          // iou: a pair needs at least this IoU
   double center_threshold_px = 40.0;   // center: a pair needs centres at most this far apart
 };
+
+/// The options as teacher.match.<name> settings (TeacherInfo::settings of the teachers that match).
+SettingsMap match_settings(const MatchOptions& options);
 
 /// The result for one query box.
 struct BoxMatch {

@@ -1,5 +1,6 @@
 // The risk cache: one file per clip, <teacher.output>/<clip>.rsdrisk, holding a header (format
-// version, GridSpec, teacher type and model, prompt hash, creation time), then per frame the BEV
+// version, GridSpec, teacher type and model, prompt hash, the settings its maps were made with and
+// their hash, creation time), then per frame the BEV
 // risk map (float16, zlib-compressed) and the per-object records (ids, classes, boxes, scores,
 // reasons, unmatched objects, failures) for provenance. The byte layout is in docs/teachers.md.
 // Files are written atomically (rsd::write_file_atomic): readers see the old file or the new one.
@@ -33,10 +34,24 @@ struct RiskCacheHeader {
   bool complete = false;      // false: a partial file of a clip still being built
   GridSpec grid;
   std::string clip;
-  TeacherInfo teacher;
+  TeacherInfo teacher;         // settings and uses_ego_path are not stored: see `settings`
+  /// Every setting the maps depend on (teacher::risk_cache_settings(): teacher, rasteriser, ego
+  /// path, grid). Empty in caches written before librsd recorded them: their settings are
+  /// unknown, and such a cache counts as stale.
+  SettingsMap settings;
   std::string created;        // UTC, ISO 8601 ("2025-01-31T12:00:00Z")
   std::string librsd_version;
 };
+
+/// 16 hex digits: the 64-bit FNV-1a of `settings` as compact JSON (one object, keys sorted); ""
+/// for no settings (unknown). Stored in the header next to the settings.
+std::string settings_hash(const SettingsMap& settings);
+
+/// How the settings a cache was made with (`cached`) differ from `expected`: "" when they are
+/// equal, otherwise a one-line account naming both hashes, the differing setting groups and the
+/// first differing settings with both values ("teacher.rule.ttc_critical_s: 1 in the cache, 2
+/// now"), or saying that the cache records no settings.
+std::string settings_difference(const SettingsMap& cached, const SettingsMap& expected);
 
 /// One judged object as recorded: the teacher's verdict plus the box it was about.
 struct CachedObject {

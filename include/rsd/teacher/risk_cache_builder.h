@@ -1,7 +1,9 @@
 // Building the risk cache: judge every frame of a clip with a teacher, rasterise the per-object
-// risks on the grid, write <clip>.rsdrisk. Resumable: a complete cache of the same grid and
-// teacher is skipped; a clip interrupted midway left <clip>.rsdrisk.partial (rewritten atomically
-// every checkpoint_frames judged frames), whose frames are kept and not judged again.
+// risks on the grid, write <clip>.rsdrisk. Resumable: a complete cache of the same grid, teacher
+// and settings (risk_cache_settings()) is skipped; a clip interrupted midway left
+// <clip>.rsdrisk.partial (rewritten atomically every checkpoint_frames judged frames), whose
+// frames are kept and not judged again. A cache or partial file of the same teacher made with
+// other settings (or recording none) is stale: the clip is judged again from scratch (logged).
 #pragma once
 
 #include <functional>
@@ -25,8 +27,15 @@ struct RiskCacheBuildOptions {
   int checkpoint_frames = 16;  // judged frames between two saves of the partial file
 };
 
+/// Every setting the maps of a cache built with `options` and a teacher of `teacher` depend on:
+/// the teacher's identity (teacher.type, teacher.model, teacher.prompt_hash) and its settings,
+/// teacher.rasterize.*, teacher.ego_path.* (when the teacher uses the ego path) and data.grid.*.
+/// Recorded in every cache header; training compares it with its config's.
+SettingsMap risk_cache_settings(const RiskCacheBuildOptions& options, const TeacherInfo& teacher);
+
 struct ClipBuildReport {
-  enum class Outcome { built, resumed, skipped };
+  // rebuilt: a complete cache of other settings was judged again
+  enum class Outcome { built, resumed, skipped, rebuilt };
   std::string clip;
   Outcome outcome = Outcome::built;
   int frames_total = 0;
@@ -44,8 +53,9 @@ class RiskCacheBuilder {
   std::string cache_path(const std::string& clip) const;
   std::string partial_path(const std::string& clip) const;
 
-  /// True when a complete cache of `clip` exists for this grid and teacher. Throws rsd::DataError
-  /// naming the file when one exists for another grid, format version or teacher.
+  /// True when a complete cache of `clip` exists for this grid, teacher and settings; false for
+  /// a stale one (other settings, or none recorded), which build_clip() judges again. Throws
+  /// rsd::DataError naming the file when one exists for another grid, format version or teacher.
   bool is_complete(const std::string& clip) const;
 
   /// Judges and caches `frames` (all frames of the clip, ascending). `progress(n)` is called as
@@ -54,6 +64,8 @@ class RiskCacheBuilder {
                              const std::function<void(int)>& progress = {});
 
   const RiskCacheBuildOptions& options() const { return options_; }
+  /// risk_cache_settings() of this builder's options and teacher.
+  const SettingsMap& settings() const { return settings_; }
 
  private:
   RiskCacheHeader new_header(const std::string& clip) const;
@@ -62,6 +74,7 @@ class RiskCacheBuilder {
   RiskCacheBuildOptions options_;
   RiskTeacher& teacher_;
   TeacherInfo info_;
+  SettingsMap settings_;
 };
 
 struct RiskCacheRunOptions {

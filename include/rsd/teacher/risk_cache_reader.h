@@ -1,6 +1,8 @@
 // Training reads the risk cache through data::RiskTargetSource: RiskCacheReader opens every
 // complete cache of a folder once (headers and frame tables only) and decodes a frame's map when
-// asked.
+// asked. Given the settings the run expects (the composition layer derives them from the config:
+// pipeline::risk_cache_settings_from), it also checks that every cache was made with them, so
+// that a model never trains on maps of other teacher settings without being told.
 #pragma once
 
 #include <map>
@@ -14,12 +16,26 @@
 
 namespace rsd::teacher {
 
+/// What to do with a cache made with settings other than the expected ones, or recording none
+/// (written before librsd recorded them): refuse it (rsd::DataError), log a warning and read it,
+/// or not look.
+enum class RiskCacheCheck { strict, warn, off };
+
+struct RiskCacheReaderOptions {
+  /// The settings every cache must have been made with (teacher::risk_cache_settings() of the
+  /// run's build options and teacher); empty: not checked.
+  SettingsMap expected_settings;
+  RiskCacheCheck check = RiskCacheCheck::strict;
+};
+
 class RiskCacheReader : public data::RiskTargetSource {
  public:
   /// Opens every <clip>.rsdrisk in `folder` (partial files are skipped with a warning). Throws
   /// rsd::DataError naming the file when one is not a risk cache, has another format version or
-  /// was built for another grid than `grid`, and naming the folder when it does not exist.
-  RiskCacheReader(const std::string& folder, GridSpec grid);
+  /// was built for another grid than `grid`, and naming the folder when it does not exist. With
+  /// expected settings and check strict, also when a cache's settings differ from them or are
+  /// unknown: the message names the file, both settings hashes and the differing settings.
+  RiskCacheReader(const std::string& folder, GridSpec grid, RiskCacheReaderOptions options = {});
 
   const GridSpec& grid() const override { return grid_; }
   /// float (Y, X) in [0, 1]; undefined when the clip has no cache, the frame is not in it, or the

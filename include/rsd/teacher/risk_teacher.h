@@ -3,6 +3,7 @@
 // picked by `teacher.type` through rsd/pipeline/teacher_factory.h.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,11 +47,27 @@ struct FrameJudgement {
   static FrameJudgement failure(const std::string& clip, int frame, std::string error);
 };
 
+/// Settings by name (the config key they come from, "teacher.rule.ttc_critical_s"), each value as
+/// canonical text (setting_text() for numbers): what a risk cache records of how its maps were made.
+using SettingsMap = std::map<std::string, std::string>;
+
+/// A number as a setting's text: the shortest decimal that reads back as the same double ("0.5",
+/// "0.1"), so that equal settings always give equal text.
+std::string setting_text(double value);
+
 /// Who judged: written into every cache header so that caches of different teachers never mix.
 struct TeacherInfo {
   std::string type;         // "rule", "vlm", "jsonl", ...
   std::string model;        // "rule-v1", the served model name, the imported file's model
   std::string prompt_hash;  // 16 hex digits of the prompt text (vlm); empty otherwise
+  /// Every setting of the teacher that changes its verdicts (the rule teacher's thresholds, the
+  /// VLM's temperature and cameras, ...), part of the cache's identity: a cache made with other
+  /// values is stale. Settings that only change how verdicts are obtained (endpoint, timeouts,
+  /// concurrency) stay out.
+  SettingsMap settings = {};
+  /// Whether the verdicts depend on FrameContext::ego_path (and so on teacher.ego_path.*); false
+  /// keeps those settings out of the cache's identity.
+  bool uses_ego_path = true;
 };
 
 /// What a teacher sees of one frame: the annotated frame (ego frame, boxes, cameras) and the ego's

@@ -36,6 +36,9 @@ struct RuleTeacherOptions {
   double lookahead_m = 15.0;          // the route reaches at least this far (even standing still)
 };
 
+/// The rule teacher's identity ("rule", "rule-v1") with every option as teacher.rule.<name>.
+TeacherInfo rule_teacher_info(const RuleTeacherOptions& options);
+
 class RuleTeacher : public RiskTeacher {
  public:
   explicit RuleTeacher(RuleTeacherOptions options = {});

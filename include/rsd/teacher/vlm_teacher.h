@@ -55,6 +55,11 @@ struct VlmTeacherOptions {
 const std::string& default_vlm_prompt_template();
 const std::string& default_vlm_system_prompt();
 
+/// The VLM teacher's identity (the model, the hash of the prompts, built-in ones for empty
+/// options) and the settings that change its answers: teacher.vlm.{temperature, max_tokens,
+/// cameras, max_objects, max_distance_m, json_mode} and teacher.match.*.
+TeacherInfo vlm_teacher_info(const VlmTeacherOptions& options);
+
 class VlmTeacher : public RiskTeacher {
  public:
   explicit VlmTeacher(VlmTeacherOptions options);
