@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <string>
 #include <thread>
 
 #include "rsd/util/error.h"
@@ -60,6 +62,36 @@ int exit_code(int status) {
   return 1;
 }
 
+std::string signal_name(int signal) {
+  switch (signal) {
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGPIPE: return "SIGPIPE";
+    default: return ::strsignal(signal);  // POSIX, not in <cstring>
+  }
+}
+
+// How a worker ended, for the person reading the launcher's log: a bare "status 137" hides both
+// which rank died and that the kernel's OOM killer is the usual sender of SIGKILL.
+std::string describe_exit(int rank, pid_t pid, int status) {
+  std::string text = "worker rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ")";
+  if (WIFSIGNALED(status)) {
+    const int signal = WTERMSIG(status);
+    text += " was killed by signal " + std::to_string(signal) + " (" + signal_name(signal) +
+            (signal == SIGKILL ? "; out of memory?" : "") + ")";
+  } else {
+    text += " exited";
+  }
+  return text + " with status " + std::to_string(exit_code(status));
+}
+
 }  // namespace
 
 int free_local_port() {
@@ -84,9 +116,11 @@ int launch_local(const std::vector<std::string>& argv, const LaunchOptions& opti
                 options.master_addr + ":" + std::to_string(port));
 
   std::vector<pid_t> running;
+  std::map<pid_t, int> rank_of;
   for (int rank = 0; rank < options.nproc; ++rank) {
     try {
       running.push_back(spawn_worker(argv, options, rank, port));
+      rank_of[running.back()] = rank;
     } catch (...) {
       for (const pid_t pid : running) ::kill(pid, SIGTERM);
       for (const pid_t pid : running) ::waitpid(pid, nullptr, 0);
@@ -101,12 +135,13 @@ int launch_local(const std::vector<std::string>& argv, const LaunchOptions& opti
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, stopping ? WNOHANG : 0);
     if (pid > 0) {
+      const auto worker = rank_of.find(pid);
+      if (worker == rank_of.end()) continue;  // a child of this process that is no worker
       running.erase(std::remove(running.begin(), running.end(), pid), running.end());
       const int code = exit_code(status);
       if (code != 0 && result == 0) {
         result = code;
-        logging::error("a worker exited with status " + std::to_string(code) +
-                       "; stopping the others");
+        logging::error(describe_exit(worker->second, pid, status) + "; stopping the others");
         for (const pid_t other : running) ::kill(other, SIGTERM);
         stopping = true;
         stop_deadline = std::chrono::steady_clock::now() +

@@ -15,17 +15,22 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "rsd/dist/communicator.h"
 #include "rsd/dist/dist_options.h"
 #include "rsd/dist/gradient_sync.h"
+#include "rsd/dist/launcher.h"
 #include "rsd/pipeline/device.h"
 #include "rsd/util/error.h"
 #include "support/error_message.h"
+#include "support/log_capture.h"
 #include "support/temp_dir.h"
 #include "support/tiny_e2e.h"
 
@@ -236,6 +241,44 @@ TEST(Dist, APortInUseIsReportedAsSuch) {
   EXPECT_NE(log.find("port in use"), std::string::npos) << log;
 }
 
+
+// ---- the --nproc launcher -----------------------------------------------------------------------
+
+// `rsd_train --nproc 3` with a worker that fails as `failing_rank_does` (a shell command) while
+// the others wait to be stopped; returns the launcher's exit code and log.
+std::pair<int, std::string> launch_with_failing_rank(int failing_rank,
+                                                     const std::string& failing_rank_does) {
+  rsd::test::LogCapture log;
+  rsd::dist::LaunchOptions options;
+  options.nproc = 3;
+  options.grace_s = 2.0;
+  const std::string script = "if [ \"$RANK\" = " + std::to_string(failing_rank) + " ]; then " +
+                             failing_rank_does + "; fi; exec sleep 30";
+  const int code = rsd::dist::launch_local({"/bin/sh", "-c", script}, options);
+  return {code, log.text()};
+}
+
+TEST(DistLauncher, AWorkerKilledBySigkillIsNamedByRankAndSignal) {
+  const auto begin = std::chrono::steady_clock::now();
+  // What the kernel's OOM killer does to a worker.
+  const auto [code, log] = launch_with_failing_rank(1, "kill -KILL $$");
+  EXPECT_EQ(code, 128 + SIGKILL);
+  EXPECT_NE(log.find("worker rank 1 (pid "), std::string::npos) << log;
+  EXPECT_NE(log.find("killed by signal 9 (SIGKILL; out of memory?) with status 137"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("rank 0"), std::string::npos) << "only the failing rank is blamed:\n" << log;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(), 20.0)
+      << "the other workers are stopped, not waited for";
+}
+
+TEST(DistLauncher, AWorkerThatExitsWithAnErrorIsNamedByRankAndStatus) {
+  const auto [code, log] = launch_with_failing_rank(2, "exit 3");
+  EXPECT_EQ(code, 3);
+  EXPECT_NE(log.find("worker rank 2 (pid "), std::string::npos) << log;
+  EXPECT_NE(log.find(") exited with status 3; stopping the others"), std::string::npos) << log;
+  EXPECT_EQ(log.find("killed"), std::string::npos) << log;
+}
 
 // ---- backends -----------------------------------------------------------------------------------
 
