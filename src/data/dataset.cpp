@@ -39,29 +39,6 @@ bool inside_bev(const GridSpec& grid, const Eigen::Vector3d& p) {
   return grid.x().cell_of(p.x()) >= 0 && grid.y().cell_of(p.y()) >= 0;
 }
 
-// The risk map (Y, X) of the un-augmented ego frame resampled into the augmented one: each output
-// cell centre q takes the bilinear value at A^-1 q (zero outside the grid).
-torch::Tensor augment_risk_map(const torch::Tensor& map, const GridSpec& grid,
-                               const BevAugmentation& augmentation) {
-  if (augmentation.is_identity()) return map;
-  const Eigen::Matrix2d inverse = augmentation.matrix().topLeftCorner<2, 2>().inverse();
-  const int64_t nx = grid.nx(), ny = grid.ny();
-  torch::Tensor sampling = torch::empty({1, ny, nx, 2}, torch::kFloat32);
-  float* g = sampling.data_ptr<float>();
-  const double width = grid.x().max - grid.x().min, height = grid.y().max - grid.y().min;
-  for (int64_t iy = 0; iy < ny; ++iy) {
-    for (int64_t ix = 0; ix < nx; ++ix) {
-      const Eigen::Vector2d source = inverse * Eigen::Vector2d(grid.x().center(ix), grid.y().center(iy));
-      // grid_sample with align_corners = false: -1 and +1 are the outer edges of the border cells.
-      *g++ = static_cast<float>(2.0 * (source.x() - grid.x().min) / width - 1.0);
-      *g++ = static_cast<float>(2.0 * (source.y() - grid.y().min) / height - 1.0);
-    }
-  }
-  return at::grid_sampler(map.view({1, 1, ny, nx}), sampling, /*bilinear*/ 0, /*zeros*/ 0,
-                          /*align_corners=*/false)
-      .view({ny, nx});
-}
-
 }  // namespace
 
 SampleDataset::~SampleDataset() = default;
@@ -205,8 +182,7 @@ struct Bench2DriveDataset::Impl {
                                  ", ", options.grid.nx(), ") for grid ", options.grid.to_string()));
         }
         sample.risk_target =
-            augment_risk_map(map.to(torch::kCPU, torch::kFloat32).contiguous(), options.grid,
-                             augmentation);
+            augmentation.heatmap(map.to(torch::kCPU, torch::kFloat32).contiguous(), options.grid);
         sample.risk_mask = true;
       }
     }

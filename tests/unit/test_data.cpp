@@ -30,6 +30,7 @@
 #include "rsd/data/inspect.h"
 #include "rsd/data/loader.h"
 #include "rsd/data/risk_target_source.h"
+#include "rsd/model/focal_loss.h"
 #include "rsd/util/error.h"
 #include "rsd/util/seed.h"
 #include "support/carla_pose.h"
@@ -899,7 +900,7 @@ TEST(DataSample, BevAugmentationMovesEverythingTogether) {
       const Vector2d cell(grid.x().center(peak % grid.nx()), grid.y().center(peak / grid.nx()));
       const Vector2d at(b.boxes[walker][0].item<float>(), b.boxes[walker][1].item<float>());
       EXPECT_LT((cell - at).norm(), 0.5 * scale * 1.5 + 0.36) << cell.transpose() << " vs " << at.transpose();
-      EXPECT_GT(b.risk_target.max().item<float>(), 0.1f);
+      EXPECT_EQ(b.risk_target.max().item<float>(), 1.0f);  // the peak survives resampling
     }
   }
   EXPECT_GT(flips, 0);
@@ -910,6 +911,61 @@ TEST(DataSample, BevAugmentationMovesEverythingTogether) {
   const std::string message = error_message<std::exception>([&] { rsd::data::Bench2DriveDataset refused(options, other); });
   EXPECT_NE(message.find(other->grid().to_string()), std::string::npos) << message;
   EXPECT_NE(message.find(test_grid().to_string()), std::string::npos) << message;
+}
+
+// A one-cell peak of 1 (a risky object, CenterNet-style) and a 0.7 peak with a halo, moved by
+// augmentations that put cell centres between cell centres: each peak keeps its exact value at the
+// cell of its moved centre, so the focal loss with positive_threshold 1 still finds its positive.
+TEST(BevAugmentation, HeatmapPeaksKeepTheirValuesAtTheirMovedCells) {
+  const rsd::GridSpec grid = test_grid();
+  const Vector2d peak(10.25, -4.75), other(-6.25, 12.25);  // cell centres
+  const auto cell = [&](const Vector2d& p) {
+    return std::pair{grid.y().cell_of(p.y()), grid.x().cell_of(p.x())};
+  };
+  torch::Tensor map = torch::zeros({grid.ny(), grid.nx()});
+  const auto [py, px] = cell(peak);
+  const auto [oy, ox] = cell(other);
+  map.narrow(0, oy - 1, 3).narrow(1, ox - 1, 3).fill_(0.35f);
+  map[oy][ox] = 0.7f;
+  map[py][px] = 1.0f;
+
+  rsd::data::BevAugmentation turn;
+  turn.angle = 10.0 * M_PI / 180.0;
+  turn.scale = 1.07;
+  rsd::data::BevAugmentation mirror;
+  mirror.angle = -23.0 * M_PI / 180.0;
+  mirror.scale = 0.93;
+  mirror.flip_y = true;
+  for (const auto& augmentation : {turn, mirror}) {
+    SCOPED_TRACE("flip " + std::to_string(augmentation.flip_y));
+    const Vector2d moved = augmentation.point(Vector3d(peak.x(), peak.y(), 0)).head<2>();
+    const Vector2d moved_other = augmentation.point(Vector3d(other.x(), other.y(), 0)).head<2>();
+    const auto [ty, tx] = cell(moved);
+    const auto [sy, sx] = cell(moved_other);
+    ASSERT_GE(std::min({ty, tx, sy, sx}), 0);
+    // The case bilinear weights alone fail: the moved centre is well off its cell's centre.
+    ASSERT_GT((moved - Vector2d(grid.x().center(tx), grid.y().center(ty))).norm(), 0.1);
+
+    const torch::Tensor out = augmentation.heatmap(map, grid);
+    ASSERT_EQ(out.sizes(), map.sizes());
+    EXPECT_EQ(out[ty][tx].item<float>(), 1.0f);
+    EXPECT_EQ(out[sy][sx].item<float>(), 0.7f);
+    EXPECT_EQ(out.max().item<float>(), 1.0f);
+    // The halo is still resampled bilinearly: the 4 neighbours of the moved 0.7 peak are less
+    // than 1 m from it in the source frame, strictly between the halo's 0 border and the peak.
+    for (const auto& [dy, dx] : {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
+      const float value = out[sy + dy][sx + dx].item<float>();
+      EXPECT_GT(value, 0.0f);
+      EXPECT_LT(value, 0.7f);
+    }
+
+    rsd::model::FocalLossOptions focal;
+    focal.positive_threshold = 1.0;
+    const auto terms = rsd::model::penalty_reduced_focal_terms(torch::zeros_like(out), out, focal);
+    EXPECT_EQ(terms.positives.sum().item<float>(), 1.0f);
+  }
+  EXPECT_TRUE(torch::equal(rsd::data::BevAugmentation{}.heatmap(map, grid), map));
+  EXPECT_THROW(turn.heatmap(map.narrow(0, 0, 10), grid), rsd::Error);
 }
 
 // ---- Loader -------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <random>
 
 #include "rsd/data/augment_options.h"
 #include "rsd/data/frame.h"
+#include "rsd/geometry/grid_spec.h"
 
 namespace rsd::data {
 
@@ -41,6 +43,13 @@ struct BevAugmentation {
   EgoStatus ego_status(const EgoStatus& status) const;
   /// The mirror swaps left and right commands.
   Command command(Command command) const;
+  /// A heatmap (Y, X) on `grid` (the risk target) resampled into the augmented frame: each
+  /// output cell centre q takes the bilinear value at A^-1 q (zero outside the grid), and every
+  /// local maximum (a positive cell not below its 8 neighbours) keeps its exact value at the cell
+  /// holding its moved centre. Bilinear weights alone would flatten a one-cell peak of 1 to less
+  /// than 1 whenever A moves cell centres off cell centres, and a focal loss whose positives are
+  /// the cells at 1 would find none. Same dtype and device as `map`.
+  torch::Tensor heatmap(const torch::Tensor& map, const GridSpec& grid) const;
 };
 
 }  // namespace rsd::data
