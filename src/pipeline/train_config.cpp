@@ -29,17 +29,21 @@ train::TrainerOptions trainer_options_from(const Config& config) {
   options.max_bad_steps = require_positive<int64_t>(section, "max_bad_steps");
   options.log_every = require_positive<int64_t>(section, "log_every");
   options.progress = config.get<bool>("run.progress");
-  options.amp = require_choice<Precision>(
-      section, "amp",
-      {{"none", Precision::fp32}, {"bf16", Precision::bf16}, {"fp16", Precision::fp16}});
+  options.amp = amp_precision_from(config);
   options.loss_scale.init_scale = require_positive<double>(section, "amp_init_scale");
   options.loss_scale.growth_interval = require_positive<int64_t>(section, "amp_growth_interval");
   return options;
 }
 
-void check_amp_for_device(const train::TrainerOptions& options, const torch::Device& device) {
-  if (autocast_supported(device, options.amp)) return;
-  throw ConfigError("config key 'train.amp' is '" + to_string(options.amp) +
+Precision amp_precision_from(const Config& config) {
+  return require_choice<Precision>(
+      config.section("train"), "amp",
+      {{"none", Precision::fp32}, {"bf16", Precision::bf16}, {"fp16", Precision::fp16}});
+}
+
+void check_amp_for_device(Precision amp, const torch::Device& device) {
+  if (autocast_supported(device, amp)) return;
+  throw ConfigError("config key 'train.amp' is '" + to_string(amp) +
                     "', which this libtorch cannot autocast on " + device.str() +
                     (device.is_cpu() ? " (its CPU autocast takes bf16 only; fp16 needs libtorch "
                                        ">= 2.4 or a CUDA device)"

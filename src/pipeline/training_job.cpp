@@ -19,7 +19,7 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
   const torch::Device device = run_device(run, dist.local_rank);
   dist.backend = dist::resolve_backend(dist.backend, device);  // auto: nccl on a GPU, else gloo
   check_backend_for_device(dist.backend, device);
-  check_amp_for_device(trainer_options_from(config), device);
+  check_amp_for_device(amp_precision_from(config), device);
   if (dist.distributed() && run.name.empty()) {
     throw ConfigError("a data-parallel run needs run.name so that every rank names the same run "
                       "(rsd_train --nproc sets it)");

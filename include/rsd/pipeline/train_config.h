@@ -12,9 +12,12 @@ namespace rsd::pipeline {
 /// stay empty: the training job sets them.
 train::TrainerOptions trainer_options_from(const Config& config);
 
+/// train.amp alone (the training job checks it against the device before anything else).
+Precision amp_precision_from(const Config& config);
+
 /// train.amp against the run's device: throws rsd::ConfigError naming train.amp when this
 /// libtorch cannot autocast there at that precision (fp16 on the CPU of libtorch 1.13).
-void check_amp_for_device(const train::TrainerOptions& options, const torch::Device& device);
+void check_amp_for_device(Precision amp, const torch::Device& device);
 
 /// train.backbone_lr_mult.
 train::E2ETrainModuleOptions e2e_train_module_options_from(const Config& config);
