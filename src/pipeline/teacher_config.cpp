@@ -37,6 +37,8 @@ RuleTeacherOptions rule_teacher_options_from(const Config& config) {
   options.path_range_m = require_positive<double>(rule, "path_range_m");
   options.crossing_speed_mps = require_non_negative<double>(rule, "crossing_speed_mps");
   options.cut_in_speed_mps = require_non_negative<double>(rule, "cut_in_speed_mps");
+  options.conflict_time_scale_s = require_positive<double>(rule, "conflict_time_scale_s");
+  options.min_ego_speed_mps = require_positive<double>(rule, "min_ego_speed_mps");
   options.stop_distance_m = require_positive<double>(rule, "stop_distance_m");
   options.lookahead_m = require_non_negative<double>(rule, "lookahead_m");
   return options;

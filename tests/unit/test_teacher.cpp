@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "rsd/config/config.h"
 #include "rsd/geometry/gaussian_heatmap.h"
 #include "rsd/model/detection_targets.h"
 #include "rsd/model/gt_boxes.h"
+#include "rsd/pipeline/teacher_config.h"
 #include "rsd/teacher/camera_projection.h"
 #include "rsd/teacher/ego_path.h"
 #include "rsd/teacher/jsonl_teacher.h"
@@ -511,6 +513,99 @@ TEST(RuleTeacher, CutInRanksHighestThenLightsAndSigns) {
     }
   }
   EXPECT_LT(by_id["parallel"].score, by_id["red_light"].score);
+}
+
+// A straight path from the origin along `heading`, 4 s at 0.1 s (its shape is what the rule
+// teacher uses; the speed is assess()'s argument).
+std::vector<EgoPathPoint> straight_path(double heading = 0.0) {
+  std::vector<EgoPathPoint> path;
+  for (int k = 0; k <= 40; ++k) {
+    path.push_back({0.1 * k, 0.5 * k * std::cos(heading), 0.5 * k * std::sin(heading), heading});
+  }
+  return path;
+}
+
+TEST(RuleTeacher, CrossingAndCutInScoreWhetherTheEgoArrivesWhileTheObjectIsInItsWay) {
+  RuleTeacher teacher;
+  const auto path = straight_path();
+  // A walker 4 m right of the path, 14 m ahead, crossing at 1.5 m/s: its 0.6 m box is in the
+  // corridor (1.06 + 0.5 + 0.3 m each side) from 1.43 s to 3.91 s; the ego's 4.89 m footprint
+  // overlaps its 0.6 m along the path from 14 - 2.745 m to 14 + 2.745 m.
+  const data::Box walker = make_box("walker", data::ObjectClass::pedestrian, 14.0, -4.0, {0.0, 1.5});
+
+  // At 1 m/s the ego gets there after 11.3 s: the walker has long crossed.
+  const ObjectRisk slow = teacher.assess(walker, path, 1.0);
+  EXPECT_LT(slow.score, 0.3) << slow.reason;
+  EXPECT_EQ(slow.reason.find("crossing"), std::string::npos) << slow.reason;
+  // Standing still: the arrival times use min_ego_speed_mps (finite, the same verdict as 1 m/s).
+  const ObjectRisk stopped = teacher.assess(walker, path, 0.0);
+  EXPECT_TRUE(std::isfinite(stopped.score));
+  EXPECT_NEAR(stopped.score, slow.score, 1e-12) << stopped.reason;
+
+  // At 11.255 / 2 m/s its front reaches the walker at 2 s, while the walker is in the corridor.
+  const ObjectRisk on_time = teacher.assess(walker, path, 11.255 / 2.0);
+  EXPECT_GT(on_time.score, 0.75) << on_time.reason;
+  EXPECT_NE(on_time.reason.find("crossing the ego path from the right"), std::string::npos)
+      << on_time.reason;
+  EXPECT_NE(on_time.reason.find("the ego arrives in 2.0 s"), std::string::npos) << on_time.reason;
+
+  // Arriving 2 s after the walker has left (at 5.9 s): a fraction of the on-time score.
+  const ObjectRisk late = teacher.assess(walker, path, 11.255 / 5.9);
+  EXPECT_LT(late.score, 0.5 * on_time.score) << late.reason;
+
+  // A vehicle cutting in 8 m ahead at 10 m/s matters to an ego at 10 m/s, not to one at 1 m/s
+  // (the proximity score remains: it is close to the path).
+  const data::Box cut_in =
+      make_box("cut_in", data::ObjectClass::vehicle, 8.0, 3.5, {10.0, -1.5}, -0.15);
+  const ObjectRisk cut_in_fast = teacher.assess(cut_in, path, 10.0);
+  EXPECT_GT(cut_in_fast.score, 0.85) << cut_in_fast.reason;
+  const ObjectRisk cut_in_slow = teacher.assess(cut_in, path, 1.0);
+  EXPECT_LT(cut_in_slow.score, 0.5) << cut_in_slow.reason;
+  EXPECT_EQ(cut_in_slow.reason.find("cutting in"), std::string::npos) << cut_in_slow.reason;
+}
+
+TEST(RuleTeacher, ContactIsOverlapOfTheOrientedBoxesNotOfTheirBounds) {
+  // A standing 4 m x 2 m ego (no margin) and a parked 4 m x 0.4 m box turned 45 degrees against
+  // it, beyond the ego's front-left corner at `corner_distance` from it along the diagonal: its
+  // bounds along the ego's axes (+-1.56 m) reach into the ego's footprint in every case, the box
+  // itself (0.2 m half width) only below 0.2 m. The same scene with the ego heading 45 degrees.
+  RuleTeacherOptions options;
+  options.ego_length = 4.0;
+  options.ego_width = 2.0;
+  options.lateral_margin_m = 0.0;
+  const RuleTeacher teacher(options);
+  for (const double heading : {0.0, M_PI / 4}) {
+    const auto rotated = [heading](const Eigen::Vector2d& v) {
+      return Eigen::Vector2d(std::cos(heading) * v.x() - std::sin(heading) * v.y(),
+                             std::sin(heading) * v.x() + std::cos(heading) * v.y());
+    };
+    const auto diagonal_box = [&](double corner_distance) {
+      const Eigen::Vector2d center =
+          rotated(Eigen::Vector2d(2.0, 1.0) + corner_distance * Eigen::Vector2d(1.0, 1.0) / std::sqrt(2.0));
+      data::Box box = make_box("diagonal", data::ObjectClass::vehicle, center.x(), center.y(),
+                               Eigen::Vector2d::Zero(), heading - M_PI / 4);
+      box.size = {4.0, 0.4, 1.5};
+      box.is_static = true;
+      return box;
+    };
+    const ObjectRisk apart = teacher.assess(diagonal_box(0.5), straight_path(heading), 0.0);
+    EXPECT_EQ(apart.reason.find("collision course"), std::string::npos)
+        << "heading " << heading << ": " << apart.reason;
+    EXPECT_LT(apart.score, 0.6) << apart.reason;
+
+    const ObjectRisk touching = teacher.assess(diagonal_box(0.1), straight_path(heading), 0.0);
+    EXPECT_NE(touching.reason.find("collision course"), std::string::npos)
+        << "heading " << heading << ": " << touching.reason;
+    EXPECT_DOUBLE_EQ(touching.score, 1.0);
+  }
+}
+
+TEST(RuleTeacher, BuiltInConfigDefaultsAreTheOptionsDefaults) {
+  // Every option, through the settings the cache records; the ego is Bench2Drive's (frame.h).
+  const RuleTeacherOptions from_config = pipeline::rule_teacher_options_from(Config::defaults());
+  EXPECT_EQ(rule_teacher_info(from_config).settings, rule_teacher_info(RuleTeacherOptions{}).settings);
+  EXPECT_EQ(from_config.ego_length, data::kEgoLength);
+  EXPECT_EQ(from_config.ego_width, data::kEgoWidth);
 }
 
 TEST(CameraProjection, MatchesAnIndependentPinhole) {

@@ -3,12 +3,17 @@
 // continued straight to at least lookahead_m; the ego is placed on it at its CURRENT speed (time to
 // collision assumes no reaction: the recorded future would brake for the very object that is
 // risky). Objects move at constant velocity. For each object it scores
-//   contact     the first time the object's footprint comes within the ego's footprint (plus a
-//               lateral margin) along the path: 1 at or below ttc_critical_s, falling linearly to
-//               0.3 at the horizon;
+//   contact     the first time the object's footprint overlaps the ego's (widened by a lateral
+//               margin each side; both oriented rectangles) along the path: 1 at or below
+//               ttc_critical_s, falling linearly to 0.3 at the horizon;
 //   crossing    pedestrians and cyclists moving across the path toward it: 0.6 .. 1 by how soon
-//               they enter the ego's corridor;
-//   cut-in      vehicles beside the path moving laterally into it: 0.5 .. 1 by how soon;
+//               the conflict is, times the timing below;
+//   cut-in      vehicles beside the path moving laterally into it: 0.5 .. 1 by how soon, times the
+//               timing;
+//   timing      exp(-gap^2 / 2 conflict_time_scale_s^2), gap = seconds between the object's stay
+//               in the ego's corridor and the ego's passage of the point where it enters (0 when
+//               they overlap; the predicted post-encroachment time), the ego at its current speed
+//               but at least min_ego_speed_mps;
 //   proximity   anything close to the path ahead: up to 0.5, Gaussian in the lateral gap, decaying
 //               with the distance along the path;
 //   red lights and stop signs ahead that apply to the ego (affects_ego): 0.5 .. 1 (stop signs
@@ -32,11 +37,13 @@ struct RuleTeacherOptions {
   double path_range_m = 40.0;         // proximity: decay length along the path
   double crossing_speed_mps = 0.5;    // lateral speed toward the path that counts as crossing
   double cut_in_speed_mps = 0.5;      // lateral speed toward the path that counts as a cut-in
+  double conflict_time_scale_s = 1.5; // crossing/cut-in: Gaussian width over the time gap
+  double min_ego_speed_mps = 1.0;     // arrival times: a slower (stopped) ego moves off at this
   double stop_distance_m = 30.0;      // red lights and stop signs nearer than this ahead
   double lookahead_m = 15.0;          // the route reaches at least this far (even standing still)
 };
 
-/// The rule teacher's identity ("rule", "rule-v1") with every option as teacher.rule.<name>.
+/// The rule teacher's identity ("rule", "rule-v2") with every option as teacher.rule.<name>.
 TeacherInfo rule_teacher_info(const RuleTeacherOptions& options);
 
 class RuleTeacher : public RiskTeacher {
