@@ -107,8 +107,9 @@ std::vector<int64_t> rank_order(int64_t samples, const LoaderOptions& options, i
     }
   }
   const int64_t world = options.world_size;
-  const int64_t total = options.drop_last ? samples / world * world
-                                          : (samples + world - 1) / world * world;
+  const int64_t total = options.drop_last    ? samples / world * world
+                        : options.pad_shards ? (samples + world - 1) / world * world
+                                             : samples;
   std::vector<int64_t> order;
   if (samples == 0) return order;
   for (int64_t position = options.rank; position < total; position += world) {

@@ -9,6 +9,9 @@
 #endif
 
 #include <chrono>
+#include <cstring>
+#include <map>
+#include <tuple>
 #include <sstream>
 
 #include "rsd/util/error.h"
@@ -182,6 +185,25 @@ void Communicator::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   }
 }
 
+void Communicator::broadcast_bytes(std::string& bytes, int root) {
+  if (!group_) return;
+  const auto on_device = torch::TensorOptions(torch::kInt64).device(value_device_);
+  std::vector<torch::Tensor> length{
+      torch::tensor({static_cast<int64_t>(bytes.size())}, on_device)};
+  broadcast(length, root);
+  const int64_t size = length[0].to(torch::kCPU).item<int64_t>();
+  if (size == 0) {
+    bytes.clear();
+    return;
+  }
+  torch::Tensor host = torch::empty({size}, torch::kUInt8);
+  if (options_.rank == root) std::memcpy(host.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  std::vector<torch::Tensor> data{host.to(value_device_)};
+  broadcast(data, root);
+  host = data[0].to(torch::kCPU).contiguous();
+  bytes.assign(reinterpret_cast<const char*>(host.data_ptr<uint8_t>()), static_cast<std::size_t>(size));
+}
+
 void Communicator::barrier() {
   if (!group_) return;
   c10d::BarrierOptions options;
@@ -211,6 +233,32 @@ void broadcast_module(Communicator& communicator, torch::nn::Module& module) {
   for (const auto& b : module.buffers()) tensors.push_back(b.detach());
   torch::NoGradGuard no_grad;
   communicator.broadcast(tensors, 0);
+}
+
+void broadcast_buffers(Communicator& communicator, torch::nn::Module& module) {
+  if (communicator.world_size() == 1) return;
+  // Grouped by dtype and device (a concatenation needs one of each), in registration order so
+  // that every rank packs the same layout.
+  std::map<std::tuple<int, int, int>, std::vector<torch::Tensor>> groups;
+  for (const auto& buffer : module.buffers(/*recurse=*/true)) {
+    if (!buffer.defined() || buffer.numel() == 0) continue;
+    const auto key = std::make_tuple(static_cast<int>(buffer.scalar_type()),
+                                     static_cast<int>(buffer.device().type()),
+                                     static_cast<int>(buffer.device().index()));
+    groups[key].push_back(buffer.detach());
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [key, buffers] : groups) {
+    std::vector<torch::Tensor> flat_pieces;
+    for (const auto& buffer : buffers) flat_pieces.push_back(buffer.reshape(-1));
+    std::vector<torch::Tensor> packed{torch::cat(flat_pieces)};
+    communicator.broadcast(packed, 0);
+    int64_t offset = 0;
+    for (auto& buffer : buffers) {
+      buffer.copy_(packed[0].narrow(0, offset, buffer.numel()).view(buffer.sizes()));
+      offset += buffer.numel();
+    }
+  }
 }
 
 }  // namespace rsd::dist

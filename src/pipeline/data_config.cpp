@@ -88,6 +88,8 @@ data::LoaderOptions loader_options_from(const Config& config, bool training,
   options.prefetch = loader.get<int64_t>("prefetch");
   options.shuffle = training && loader.get<bool>("shuffle");
   options.drop_last = training && loader.get<bool>("drop_last");
+  // Evaluation sees every sample once: padded duplicates would weigh twice in a mean over ranks.
+  options.pad_shards = training;
   options.seed = static_cast<uint64_t>(config.get<int64_t>("run.seed"));
   // Optional: configs of runs written before the key existed lack it.
   options.pin_memory = loader.get_or<bool>("pin_memory", true);

@@ -1,5 +1,6 @@
 #include "rsd/train/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize/input-archive.h>
@@ -9,7 +10,9 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -44,10 +47,11 @@ bool is_valid_hook_name(const std::string& name) {
   });
 }
 
-// Sums "loss" and the terms of several StepResults; the first one fixes the names.
+// Sums "loss" and the terms of several StepResults, each weighted (by its samples in validation,
+// 1 per micro-batch in training); the first one fixes the names.
 class LossSums {
  public:
-  void add(const StepResult& result, const char* step_name) {
+  void add(const StepResult& result, const char* step_name, double weight = 1.0) {
     RSD_CHECK(result.loss.defined() && result.loss.numel() == 1, step_name,
               " must return a scalar loss");
     if (names_.empty()) {
@@ -63,26 +67,43 @@ class LossSums {
                 " terms first, ", result.terms.size(),
                 " now): every step must name the same terms");
     }
-    sums_[0] += result.loss.item<double>();
+    sums_[0] += weight * result.loss.item<double>();
     for (std::size_t i = 0; i < result.terms.size(); ++i) {
-      sums_[i + 1] += result.terms[i].second.item<double>();
+      sums_[i + 1] += weight * result.terms[i].second.item<double>();
     }
+    weight_ += weight;
     ++count_;
   }
 
   int64_t count() const { return count_; }
   const std::vector<std::string>& names() const { return names_; }
+  const std::vector<double>& sums() const { return sums_; }
+  double weight() const { return weight_; }
   std::vector<double> means() const {
     std::vector<double> means = sums_;
-    for (auto& value : means) value /= static_cast<double>(std::max<int64_t>(count_, 1));
+    for (auto& value : means) value /= weight_ > 0.0 ? weight_ : 1.0;
     return means;
   }
 
  private:
   std::vector<std::string> names_;
   std::vector<double> sums_;
+  double weight_ = 0.0;
   int64_t count_ = 0;
 };
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
 
 // The module's buffers as they were before a step's forwards. A training forward updates
 // BatchNorm's running statistics (and counters) as it goes, before the trainer knows whether the
@@ -265,6 +286,144 @@ struct TrainerBase::Impl {
       }
     }
   }
+
+  // Restores the newest checkpoint of the run directory. With several ranks only rank 0 reads
+  // checkpoints (only it writes them: on machines without a shared file system the others have
+  // none, or stale ones of another run) and hands the others everything it restored but the
+  // module, which broadcast_module carries: progress, optimiser state, loss scale, hook states
+  // and the RNG state. Every rank then continues from the same step with the same state.
+  std::optional<TrainingProgress> resume_from_checkpoint() {
+    const ExtraStateReader read_extra = [&](torch::serialize::InputArchive& archive) {
+      read_extra_state(archive);
+    };
+    if (communicator->world_size() == 1) return checkpoints->resume(module, *optimizer, read_extra);
+    std::optional<TrainingProgress> restored;
+    std::string state_bytes;
+    std::string optimizer_bytes;
+    if (communicator->is_main()) {
+      std::exception_ptr failure;
+      std::string reason;
+      try {
+        restored = checkpoints->resume(module, *optimizer, read_extra);
+      } catch (const std::exception& e) {
+        failure = std::current_exception();
+        reason = e.what();
+      }
+      state_bytes = encode_resumed_state(restored, reason, optimizer_bytes);
+      communicator->broadcast_bytes(state_bytes);
+      communicator->broadcast_bytes(optimizer_bytes);
+      if (failure) std::rethrow_exception(failure);  // the others stop with the reason too
+      return restored;
+    }
+    communicator->broadcast_bytes(state_bytes);
+    communicator->broadcast_bytes(optimizer_bytes);
+    return decode_resumed_state(state_bytes, optimizer_bytes);
+  }
+
+  // Rank 0's restored state; the optimiser's goes into `optimizer_bytes`, an archive of its own,
+  // which the others load onto their parameters' device.
+  std::string encode_resumed_state(const std::optional<TrainingProgress>& restored,
+                                   const std::string& failure,
+                                   std::string& optimizer_bytes) const {
+    torch::serialize::OutputArchive archive;
+    archive.write("failure", c10::IValue(failure));
+    archive.write("restored", c10::IValue(restored.has_value()));
+    if (restored) {
+      archive.write("step", c10::IValue(restored->step));
+      archive.write("epoch", c10::IValue(restored->epoch));
+      archive.write("samples_in_epoch", c10::IValue(restored->samples_in_epoch));
+      archive.write("best_metric", c10::IValue(restored->best_metric));
+      archive.write("bad_steps", c10::IValue(restored->bad_steps));
+      archive.write("config_yaml", c10::IValue(restored->config_yaml));
+      write_extra_state(archive);
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      archive.write("rng_state", generator.get_state());
+      torch::serialize::OutputArchive optimizer_archive;
+      optimizer->save(optimizer_archive);
+      std::ostringstream optimizer_stream;
+      optimizer_archive.save_to(optimizer_stream);
+      optimizer_bytes = optimizer_stream.str();
+    }
+    std::ostringstream stream;
+    archive.save_to(stream);
+    return stream.str();
+  }
+
+  std::optional<TrainingProgress> decode_resumed_state(const std::string& state_bytes,
+                                                       const std::string& optimizer_bytes) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(state_bytes.data(), state_bytes.size(), torch::Device(torch::kCPU));
+    c10::IValue value;
+    archive.read("failure", value);
+    if (!value.toStringRef().empty()) {
+      throw CheckpointError("rank 0 could not resume the run, so neither can rank " +
+                            std::to_string(communicator->rank()) + ": " + value.toStringRef());
+    }
+    archive.read("restored", value);
+    if (!value.toBool()) return std::nullopt;
+    TrainingProgress progress;
+    archive.read("step", value);
+    progress.step = value.toInt();
+    archive.read("epoch", value);
+    progress.epoch = value.toInt();
+    archive.read("samples_in_epoch", value);
+    progress.samples_in_epoch = value.toInt();
+    archive.read("best_metric", value);
+    progress.best_metric = value.toDouble();
+    archive.read("bad_steps", value);
+    progress.bad_steps = value.toInt();
+    archive.read("config_yaml", value);
+    progress.config_yaml = value.toStringRef();
+    read_extra_state(archive);
+    torch::Tensor rng_state;
+    archive.read("rng_state", rng_state);
+    {
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng_state);
+    }
+    torch::serialize::InputArchive optimizer_archive;
+    optimizer_archive.load_from(optimizer_bytes.data(), optimizer_bytes.size(),
+                                parameters.front().device());
+    optimizer->load(optimizer_archive);
+    return progress;
+  }
+
+  // The validation losses of every rank's samples: the sums weighted by samples, added over the
+  // ranks, over the samples of all ranks. A rank may have no batch (fewer samples than ranks):
+  // it then learns the names and the number of terms from the others.
+  NamedValues combine_validation(const LossSums& sums) {
+    if (communicator->world_size() == 1) {
+      RSD_CHECK(sums.count() > 0, "the validation batch source yields no batch");
+      return zip(sums.names(), sums.means());
+    }
+    const bool has_batches = sums.count() > 0;
+    const double ranks = static_cast<double>(communicator->world_size());
+    const std::vector<double> shape = communicator->mean(
+        {has_batches ? static_cast<double>(sums.names().size()) : 0.0, has_batches ? 1.0 : 0.0});
+    RSD_CHECK(shape[1] > 0.0, "the validation batch source yields no batch on any rank");
+    const auto ranks_with_batches = static_cast<int64_t>(std::llround(shape[1] * ranks));
+    const auto terms = static_cast<std::size_t>(std::llround(shape[0] / shape[1]));
+    std::vector<std::string> names = sums.names();
+    RSD_CHECK(!has_batches || names.size() == terms, "rank ", communicator->rank(), " has ",
+              names.size(), " validation loss terms, the ranks ", terms, " on average");
+    if (ranks_with_batches < communicator->world_size()) {
+      // Rank 0 reads at least as many samples as any other (the loader's shards), so it has them.
+      std::string text = join_lines(names);
+      communicator->broadcast_bytes(text);
+      names = split_lines(text);
+      RSD_CHECK(names.size() == terms, "rank 0 has no validation batch but rank ",
+                communicator->rank(), " has");
+    }
+    std::vector<double> totals = has_batches ? sums.sums() : std::vector<double>(terms, 0.0);
+    totals.push_back(sums.weight());
+    // Means of sums over ranks: their ratio is the ratio of the sums.
+    const std::vector<double> averaged = communicator->mean(std::move(totals));
+    std::vector<double> means(averaged.begin(), averaged.end() - 1);
+    for (double& mean : means) mean /= averaged.back();
+    return zip(names, means);
+  }
 };
 
 // TrainerState's view of the trainer.
@@ -359,10 +518,12 @@ NamedValues TrainerBase::validate() {
   s.module.eval();
   LossSums sums;
   try {
+    dist::broadcast_buffers(*s.communicator, s.module);  // every rank evaluates the same model
     start_validation();
     const AutocastScope autocast(s.device, s.options.amp);
-    while (std::optional<StepResult> result = validation_step()) {
-      sums.add(*result, "validation_step");
+    while (auto step = validation_step()) {
+      RSD_CHECK(step->second > 0, "a validation batch of ", step->second, " samples");
+      sums.add(step->first, "validation_step", static_cast<double>(step->second));
       if (sums.count() == s.options.val_batches) break;
     }
   } catch (...) {
@@ -370,8 +531,7 @@ NamedValues TrainerBase::validate() {
     throw;
   }
   s.module.train(was_training);
-  RSD_CHECK(sums.count() > 0, "the validation batch source yields no batch");
-  return zip(sums.names(), mean_over_ranks(sums.means()));
+  return s.combine_validation(sums);
 }
 
 void TrainerBase::next_batch() {
@@ -406,6 +566,10 @@ void TrainerBase::run_step() {
   s.optimizer->zero_grad();
   for (const auto& hook : s.hooks) hook->before_step(state);
 
+  // Every rank's forward updated its buffers from its own batch: start each step from rank 0's,
+  // as DistributedDataParallel does (broadcast_buffers). Before the snapshot, so that a bad step
+  // restores the common values.
+  dist::broadcast_buffers(*s.communicator, s.module);
   s.buffers_before_step.capture(s.module);
   LossSums sums;
   double data_wait = 0.0;
@@ -503,9 +667,7 @@ TrainSummary TrainerBase::run(bool resume) {
 
   state.resuming_ = resume && s.checkpoints;
   if (state.resuming_) {
-    const auto restored = s.checkpoints->resume(
-        s.module, *s.optimizer,
-        [&](torch::serialize::InputArchive& archive) { s.read_extra_state(archive); });
+    const auto restored = s.resume_from_checkpoint();
     if (restored) {
       state.progress = *restored;
       logging::info("resumed at step " + std::to_string(state.progress.step) + " (epoch " +
@@ -532,6 +694,7 @@ TrainSummary TrainerBase::run(bool resume) {
   try {
     for (const auto& hook : s.hooks) hook->before_train(state);
     while (state.progress.step < state.end_step_ && !state.stop_requested()) run_step();
+    dist::broadcast_buffers(*s.communicator, s.module);  // the last forward updated them per rank
   } catch (...) {
     for (const auto& hook : s.hooks) {
       try {

@@ -18,6 +18,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <sstream>
+#include <type_traits>
 #include <functional>
 #include <string>
 #include <thread>
@@ -27,6 +30,9 @@
 #include "rsd/dist/dist_options.h"
 #include "rsd/dist/gradient_sync.h"
 #include "rsd/dist/launcher.h"
+#include "rsd/data/loader.h"
+#include "rsd/train/loader_source.h"
+#include "rsd/train/trainer.h"
 #include "rsd/pipeline/device.h"
 #include "rsd/util/error.h"
 #include "support/error_message.h"
@@ -475,6 +481,282 @@ TEST(DistNccl, TwoRanksOnTwoGpusAllReduceBroadcastAndAverageGradients) {
   expect_gradients_averaged(
       [](int rank) { return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(rank)); },
       "nccl");
+}
+
+
+// ---- the Trainer with ranks run as threads ------------------------------------------------------
+
+// A BatchNorm over one feature of each sample (its images' mean), then a line fitted to the first
+// ego status value. Its loss is a mean of per-sample values, so a sample-weighted mean over
+// batches is the mean over the samples however they are split, which the tests rely on.
+struct NormProbeImpl : torch::nn::Module {
+  explicit NormProbeImpl(double init)
+      : norm(register_module("norm", torch::nn::BatchNorm1d(1))),
+        head(register_module("head", torch::nn::Linear(1, 1))) {
+    torch::NoGradGuard no_grad;
+    head->weight.fill_(init);
+    head->bias.fill_(-init);
+  }
+  torch::Tensor forward(const rsd::data::Batch& batch) {
+    return head(norm(batch.images.flatten(1).mean(1, /*keepdim=*/true)));
+  }
+  torch::nn::BatchNorm1d norm;
+  torch::nn::Linear head;
+};
+TORCH_MODULE(NormProbe);
+
+class NormProbeModule : public rsd::train::TrainModule<rsd::data::Batch> {
+ public:
+  explicit NormProbeModule(double init) : net(init) {}
+  rsd::train::StepResult training_step(const rsd::data::Batch& batch) override {
+    const torch::Tensor error = net->forward(batch) - batch.ego_status.narrow(1, 0, 1);
+    return {error.pow(2).mean(), {{"loss_abs", error.abs().mean().detach()}}};
+  }
+  torch::nn::Module& module() override { return *net; }
+  NormProbe net;
+};
+
+// Rank `rank` of `world` reading `samples` tiny E2E samples in batches of `batch`, in order.
+std::shared_ptr<rsd::train::LoaderSource> probe_source(int64_t samples, int64_t batch, int rank,
+                                                       int world, bool shuffle, bool pad_shards) {
+  rsd::data::LoaderOptions options;
+  options.batch_size = batch;
+  options.workers = 0;
+  options.shuffle = shuffle;
+  options.drop_last = false;
+  options.pad_shards = pad_shards;
+  options.rank = rank;
+  options.world_size = world;
+  return std::make_shared<rsd::train::LoaderSource>(std::make_shared<rsd::data::Loader>(
+      std::make_shared<rsd::test::TinyE2EDataset>(samples), options));
+}
+
+rsd::train::TrainerOptions probe_options(const std::string& run_dir, int64_t steps) {
+  rsd::train::TrainerOptions options;
+  options.steps = steps;
+  options.lr = 0.05;
+  options.warmup_steps = 0;
+  options.val_every = 0;
+  options.checkpoint_every = 0;
+  options.progress = false;
+  options.run_dir = run_dir;
+  return options;
+}
+
+std::shared_ptr<Communicator> thread_rank(int rank, int world, int port) {
+  return std::make_shared<Communicator>(rank_options(rank, world, port), torch::Device(torch::kCPU));
+}
+
+std::vector<torch::Tensor> copies_of(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> result;
+  for (const auto& t : tensors) result.push_back(t.detach().clone());
+  return result;
+}
+
+void expect_equal_tensors(const std::vector<torch::Tensor>& expected,
+                          const std::vector<torch::Tensor>& actual, const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(torch::equal(expected[i], actual[i])) << what << " " << i << ":\n"
+                                                      << expected[i] << "\n" << actual[i];
+  }
+}
+
+TEST(DistTrainer, ValidationIsTheMeanOverTheExactValidationSetWithRankZerosStatistics) {
+  // 5 samples in batches of 2 on 2 ranks: neither the ranks (3 and 2 samples) nor the batches
+  // (2, 1 and 2) hold equal numbers, and a padded shard would count sample 0 twice.
+  constexpr int64_t kSamples = 5;
+  const auto set_statistics = [](NormProbeModule& probe, double mean, double var) {
+    torch::NoGradGuard no_grad;
+    probe.net->norm->running_mean.fill_(mean);
+    probe.net->norm->running_var.fill_(var);
+  };
+  // The exact value: every sample on its own through rank 0's model in eval mode.
+  NormProbeModule reference(0.7);
+  set_statistics(reference, 0.25, 2.0);
+  reference.net->eval();
+  const rsd::test::TinyE2EDataset dataset(kSamples);
+  double loss_sum = 0.0, abs_sum = 0.0;
+  for (int64_t i = 0; i < kSamples; ++i) {
+    torch::NoGradGuard no_grad;
+    const auto result = reference.training_step(rsd::data::collate({dataset.get(i, 0)}));
+    loss_sum += result.loss.item<double>();
+    abs_sum += result.terms.at(0).second.item<double>();
+  }
+  const double exact_loss = loss_sum / kSamples, exact_abs = abs_sum / kSamples;
+
+  {
+    auto probe = std::make_shared<NormProbeModule>(0.7);
+    set_statistics(*probe, 0.25, 2.0);
+    rsd::train::Trainer<rsd::data::Batch> trainer(
+        probe_options("", 1), probe, probe_source(kSamples, 2, 0, 1, false, true),
+        probe_source(kSamples, 2, 0, 1, false, false));
+    const auto values = trainer.validate();
+    ASSERT_EQ(values.size(), 2u);
+    EXPECT_NEAR(values[0].second, exact_loss, 1e-6) << "one process: batches of 2, 2 and 1";
+    EXPECT_NEAR(values[1].second, exact_abs, 1e-6);
+  }
+  const int port = free_port();
+  run_ranks(2, [&](int rank) {
+    auto probe = std::make_shared<NormProbeModule>(0.7);
+    // Rank 1's statistics differ (its own batches): validation must use rank 0's.
+    set_statistics(*probe, rank == 0 ? 0.25 : -3.0, rank == 0 ? 2.0 : 0.1);
+    rsd::train::Trainer<rsd::data::Batch> trainer(
+        probe_options("", 1), probe, probe_source(kSamples, 2, rank, 2, false, true),
+        probe_source(kSamples, 2, rank, 2, false, false), thread_rank(rank, 2, port));
+    const auto values = trainer.validate();
+    ASSERT_EQ(values.size(), 2u);
+    EXPECT_EQ(values[1].first, "loss_abs");
+    EXPECT_NEAR(values[0].second, exact_loss, 1e-6) << "rank " << rank;
+    EXPECT_NEAR(values[1].second, exact_abs, 1e-6) << "rank " << rank;
+  });
+}
+
+TEST(DistTrainer, ARankWithoutValidationSamplesStillJoinsAndGetsTheMean) {
+  // 1 sample on 2 ranks: rank 1 has no batch at all, and learns the terms' names from rank 0.
+  NormProbeModule reference(0.4);
+  reference.net->eval();
+  torch::NoGradGuard no_grad;
+  const double exact = reference
+                           .training_step(rsd::data::collate({rsd::test::TinyE2EDataset(1).get(0, 0)}))
+                           .loss.item<double>();
+  const int port = free_port();
+  run_ranks(2, [&](int rank) {
+    auto probe = std::make_shared<NormProbeModule>(0.4);
+    rsd::train::Trainer<rsd::data::Batch> trainer(
+        probe_options("", 1), probe, probe_source(4, 2, rank, 2, false, true),
+        probe_source(1, 2, rank, 2, false, false), thread_rank(rank, 2, port));
+    const auto values = trainer.validate();
+    ASSERT_EQ(values.size(), 2u) << "rank " << rank;
+    EXPECT_EQ(values[0].first, "loss");
+    EXPECT_EQ(values[1].first, "loss_abs");
+    EXPECT_NEAR(values[0].second, exact, 1e-6) << "rank " << rank;
+  });
+}
+
+// The optimiser's key of a parameter: libtorch 1.13 keys by the printed TensorImpl address, 2.x by
+// the address itself.
+template <class Key>
+Key optimizer_key(c10::TensorImpl* impl) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << impl;
+    return text.str();
+  } else {
+    return impl;
+  }
+}
+
+// AdamW's state of every parameter in group order: exp_avg, exp_avg_sq, step.
+std::vector<torch::Tensor> adamw_state(torch::optim::Optimizer& optimizer) {
+  auto& states = optimizer.state();
+  using Key = typename std::decay_t<decltype(states)>::key_type;
+  std::vector<torch::Tensor> result;
+  for (auto& group : optimizer.param_groups()) {
+    for (const auto& parameter : group.params()) {
+      const auto found = states.find(optimizer_key<Key>(parameter.unsafeGetTensorImpl()));
+      if (found == states.end()) {
+        ADD_FAILURE() << "a parameter without optimiser state";
+        continue;
+      }
+      auto& state = dynamic_cast<torch::optim::AdamWParamState&>(*found->second);
+      result.push_back(state.exp_avg().clone());
+      result.push_back(state.exp_avg_sq().clone());
+      result.push_back(torch::tensor(static_cast<int64_t>(state.step())));
+    }
+  }
+  return result;
+}
+
+// What a rank of a resumed run saw: the step it started from, and after its first step the
+// parameters, buffers and optimiser state.
+class FirstStepRecorder : public rsd::train::Hook {
+ public:
+  std::string name() const override { return "first_step_recorder"; }
+  void before_train(rsd::train::TrainerState& state) override { start_step = state.steps_done(); }
+  void after_step(rsd::train::TrainerState& state) override {
+    if (!optimizer_state.empty()) return;
+    parameters = copies_of(state.module().parameters());
+    optimizer_state = adamw_state(state.optimizer());
+  }
+  int64_t start_step = -1;
+  std::vector<torch::Tensor> parameters, optimizer_state;
+};
+
+struct RankResult {
+  int64_t start_step = -1;
+  int64_t end_step = -1;
+  std::vector<torch::Tensor> first_parameters, first_optimizer_state;  // after the first step
+  std::vector<torch::Tensor> parameters, buffers;                      // at the end
+};
+
+// Trains the probe on 2 thread ranks whose run directories are `run_dirs` (rank 0's first), each
+// starting from weights of its own; `stop_after` 0: to the end.
+std::vector<RankResult> train_probe_pair(const std::vector<std::string>& run_dirs, bool resume,
+                                         int64_t stop_after) {
+  constexpr int64_t kSteps = 6;
+  std::vector<RankResult> results(2);
+  const int port = free_port();
+  run_ranks(2, [&](int rank) {
+    auto probe = std::make_shared<NormProbeModule>(0.3 + rank);
+    rsd::train::TrainerOptions options = probe_options(run_dirs.at(rank), kSteps);
+    options.stop_after = stop_after;
+    rsd::train::Trainer<rsd::data::Batch> trainer(options, probe,
+                                                  probe_source(24, 2, rank, 2, true, true), nullptr,
+                                                  thread_rank(rank, 2, port));
+    auto recorder = std::make_shared<FirstStepRecorder>();
+    trainer.add_hook(recorder);
+    RankResult& result = results[static_cast<std::size_t>(rank)];
+    result.end_step = trainer.run(resume).step;
+    result.start_step = recorder->start_step;
+    result.first_parameters = recorder->parameters;
+    result.first_optimizer_state = recorder->optimizer_state;
+    result.parameters = copies_of(probe->net->parameters());
+    result.buffers = copies_of(probe->net->buffers());
+  });
+  return results;
+}
+
+TEST(DistTrainer, ResumeWithoutASharedFileSystemGivesEveryRankRankZerosState) {
+  rsd::test::TempDir dir;
+  // Each rank has its own run.root, as on machines without a shared file system: only rank 0's
+  // holds checkpoints.
+  const std::vector<std::string> split = {dir.file("rank0_root/run"), dir.file("rank1_root/run")};
+  const auto whole = train_probe_pair({dir.file("whole0/run"), dir.file("whole1/run")}, false, 0);
+  const auto first = train_probe_pair(split, false, 3);
+  ASSERT_EQ(first[0].end_step, 3);
+  ASSERT_TRUE(std::filesystem::exists(split[0] + "/checkpoints/step_3.pt"));
+  ASSERT_FALSE(std::filesystem::exists(split[1] + "/checkpoints/step_3.pt"));
+  const auto resumed = train_probe_pair(split, true, 0);
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_EQ(resumed[rank].start_step, 3) << "rank " << rank;
+    EXPECT_EQ(resumed[rank].end_step, 6) << "rank " << rank;
+  }
+  expect_equal_tensors(resumed[0].first_parameters, resumed[1].first_parameters,
+                       "parameters after the first resumed step, rank 1 against rank 0");
+  expect_equal_tensors(resumed[0].first_optimizer_state, resumed[1].first_optimizer_state,
+                       "AdamW state after the first resumed step, rank 1 against rank 0");
+  ASSERT_FALSE(resumed[0].first_optimizer_state.empty());
+  EXPECT_EQ(resumed[0].first_optimizer_state[2].item<int64_t>(), 4) << "AdamW's step count";
+  expect_equal_tensors(resumed[0].buffers, resumed[1].buffers, "buffers at the end");
+  // And the interrupted run ends where the uninterrupted one does.
+  for (std::size_t i = 0; i < whole[0].parameters.size(); ++i) {
+    EXPECT_LT((whole[0].parameters[i] - resumed[0].parameters[i]).abs().max().item<double>(), 1e-6)
+        << "parameter " << i;
+  }
+  for (std::size_t i = 0; i < whole[0].buffers.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(whole[0].buffers[i], resumed[0].buffers[i], 1e-6, 1e-6))
+        << "buffer " << i;
+  }
+}
+
+TEST(DistTrainer, BatchNormStatisticsAreRankZerosOnEveryRankAfterTraining) {
+  // The ranks read different batches, so their forwards move their running statistics apart.
+  const auto trained = train_probe_pair({"", ""}, false, 0);
+  ASSERT_EQ(trained[0].buffers.size(), 3u);  // running mean, variance, batches tracked
+  expect_equal_tensors(trained[0].buffers, trained[1].buffers, "buffers, rank 1 against rank 0");
+  EXPECT_EQ(trained[0].buffers[2].item<int64_t>(), 6);
+  EXPECT_GT(std::abs(trained[0].buffers[0].item<double>()), 1e-4) << "the statistics moved";
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 // Order: epoch e shuffles all sample indices with a permutation seeded by (seed, e) (or keeps them
 // in order without shuffling); rank r of W takes positions r, r + W, r + 2W, ... of it (the list
 // is first cut to a multiple of W with drop_last, else padded by wrapping around, so that every
-// rank gets the same number of batches); consecutive runs of batch_size form the batches. Batch b
+// rank gets the same number of batches, unless pad_shards is off); consecutive runs of batch_size
+// form the batches. Batch b
 // is therefore the same whatever the number of workers, and sample i of it is drawn with
 // dataset.get(i, e), whose augmentation depends only on (seed, e, i).
 #pragma once
@@ -31,6 +32,11 @@ struct LoaderOptions {
   int64_t prefetch = 4;     // batches built ahead of the consumer (at least 1)
   bool shuffle = true;
   bool drop_last = true;    // drop the last incomplete batch (and cut the sample list to a multiple of world_size)
+  /// Without drop_last: pad the sample list by wrapping around to a multiple of world_size, so
+  /// that every rank gets the same number of batches (training needs it: every step is a
+  /// collective). Off for evaluation: every sample is seen exactly once, so a mean over the ranks'
+  /// samples is the mean over the set, and ranks may get one batch fewer (or none).
+  bool pad_shards = true;
   uint64_t seed = 42;       // run.seed
   int64_t rank = 0;
   int64_t world_size = 1;

@@ -10,6 +10,7 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "rsd/dist/dist_options.h"
@@ -46,6 +47,9 @@ class Communicator {
   std::unique_ptr<Pending> all_reduce_sum_async(std::vector<torch::Tensor>& tensors);
   /// Copies rank `root`'s `tensors` to every rank, in place.
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
+  /// Copies rank `root`'s `bytes` to every rank (the others' are replaced): its length, then the
+  /// bytes, each one collective.
+  void broadcast_bytes(std::string& bytes, int root = 0);
   void barrier();
 
   /// The mean of `value` over ranks (metrics).
@@ -73,5 +77,11 @@ class Communicator::Pending {
 
 /// Gives every rank rank 0's parameters and buffers (call once after building the model).
 void broadcast_module(Communicator& communicator, torch::nn::Module& module);
+
+/// Gives every rank rank 0's buffers (BatchNorm running statistics and counters), as
+/// DistributedDataParallel does before each forward (broadcast_buffers): each rank's training
+/// forward updates them from its own batch only. One broadcast per dtype and device, of all the
+/// buffers concatenated.
+void broadcast_buffers(Communicator& communicator, torch::nn::Module& module);
 
 }  // namespace rsd::dist

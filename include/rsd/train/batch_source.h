@@ -23,6 +23,11 @@ class BatchSource {
   /// size; the trainer stores its data position as samples of all ranks, so a run resumes with
   /// another process count.
   virtual int64_t batch_size() const = 0;
+
+  /// The samples `batch` holds: validation weighs each batch's losses by it, so that the result
+  /// is the mean over the validation samples however they fall into batches and ranks. Override
+  /// it where a batch can be smaller than batch_size() (the last one of an epoch).
+  virtual int64_t samples_in(const Batch& /*batch*/) const { return batch_size(); }
 };
 
 }  // namespace rsd::train

@@ -41,6 +41,7 @@ class LoaderSource : public BatchSource<data::Batch> {
     return batch->to(options_.device, /*non_blocking=*/pinned);
   }
   int64_t batch_size() const override { return loader_->options().batch_size; }
+  int64_t samples_in(const data::Batch& batch) const override { return batch.size(); }
   data::Loader& loader() { return *loader_; }
   const LoaderSourceOptions& options() const { return options_; }
 

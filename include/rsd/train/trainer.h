@@ -55,8 +55,9 @@ struct TrainerOptions {
   /// fp16 adds a dynamic loss scale (loss_scaler.h), saved in checkpoints.
   Precision amp = Precision::fp32;
   LossScalerOptions loss_scale;   // fp16 only
-  /// runs/<name>: rank 0 writes metrics.jsonl and checkpoints/ there, and every rank resumes
-  /// from its checkpoints (a shared file system across machines). Empty: no files, no resume.
+  /// runs/<name>: rank 0 writes metrics.jsonl and checkpoints/ there and resumes from its
+  /// checkpoints, then hands the whole training state to the other ranks (no shared file system
+  /// needed: theirs are not read). Empty: no files, no resume.
   std::string run_dir;
   std::string config_yaml;        // stored in every checkpoint (the run's resolved config)
 };
@@ -81,14 +82,22 @@ class TrainerBase {
 
   /// Trains up to options.steps (or stop_after, or a hook's stop request); once per trainer.
   /// With `resume`, continues from the newest readable checkpoint of run_dir so that an
-  /// interrupted run ends with the weights of an uninterrupted one. Throws rsd::Error after
+  /// interrupted run ends with the weights of an uninterrupted one; with several ranks, rank 0
+  /// reads it and broadcasts progress, parameters, buffers, optimiser, loss scale, hook states
+  /// and the RNG state. With several ranks, every step starts from rank 0's buffers (as
+  /// DistributedDataParallel's broadcast_buffers), and so do validation and the end of the run:
+  /// each rank's training forward updates its BatchNorm statistics from its own batch. Throws
+  /// rsd::Error after
   /// max_bad_steps consecutive bad steps (a non-finite loss or gradient norm; each is skipped,
   /// and the module's buffers, e.g. BatchNorm statistics, are restored to their values before
   /// it), with a checkpoint written first.
   TrainSummary run(bool resume = false);
 
-  /// Mean validation losses over the validation source and the ranks ("loss" first), in eval
-  /// mode without gradients; the module's mode is restored. Requires a validation source.
+  /// Mean validation losses over the samples of the validation source on every rank ("loss"
+  /// first): each batch's losses weigh by its samples (BatchSource::samples_in), so shards of
+  /// unequal size (data::LoaderOptions::pad_shards off) give the mean over the exact set. In eval
+  /// mode without gradients, with rank 0's buffers; the module's mode is restored. Requires a
+  /// validation source.
   NamedValues validate();
 
   const TrainerState& state() const;
@@ -107,7 +116,8 @@ class TrainerBase {
   virtual bool fetch_batch() = 0;                           // false: the epoch is over
   virtual StepResult training_step() = 0;                   // on the fetched batch
   virtual void start_validation() = 0;
-  virtual std::optional<StepResult> validation_step() = 0;  // nullopt: the source is exhausted
+  // The losses of the next validation batch and its samples; nullopt: the source is exhausted.
+  virtual std::optional<std::pair<StepResult, int64_t>> validation_step() = 0;
 
   friend class TrainerState;
   void run_step();
@@ -159,10 +169,10 @@ class Trainer final : public TrainerBase {
     return result;
   }
   void start_validation() override { val_source_->start_epoch(0, 0); }
-  std::optional<StepResult> validation_step() override {
+  std::optional<std::pair<StepResult, int64_t>> validation_step() override {
     std::optional<Batch> batch = val_source_->next();
     if (!batch) return std::nullopt;
-    return module_->validation_step(*batch);
+    return std::make_pair(module_->validation_step(*batch), val_source_->samples_in(*batch));
   }
 
   std::shared_ptr<TrainModule<Batch>> module_;
