@@ -10,6 +10,7 @@ option(RSD_WARNINGS_AS_ERRORS "Treat compiler warnings as errors" OFF)
 option(RSD_USE_PCH "Precompile libtorch headers" ON)
 option(RSD_USE_CCACHE "Use ccache when it is installed" ON)
 set(RSD_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined (empty: none)")
+option(RSD_FUZZ "Build only the libFuzzer harnesses of tests/fuzz (clang; scripts/fuzz.sh)" OFF)
 
 # RSD_WITH_CUDA compiles the project's .cu files; it defaults to ON when nvcc is found.
 # Linking and dispatching the kernels additionally needs a libtorch built with CUDA
