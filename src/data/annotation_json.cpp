@@ -118,6 +118,8 @@ json read_annotation_json(const std::string& path) {
   } catch (const json::parse_error& e) {
     throw DataError(concat(path, ": bad JSON at byte ", e.byte, " of the decompressed text: ",
                            e.what()));
+  } catch (const json::exception& e) {  // e.g. a number beyond double's range (out_of_range 406)
+    throw DataError(concat(path, ": bad JSON in the decompressed text: ", e.what()));
   }
 }
 

@@ -146,7 +146,7 @@ std::vector<std::string> read_split_val_list(const std::string& path) {
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw DataError(concat(path, ": bad JSON in the split file: ", e.what()));
   }
   if (!root.is_object() || !root.contains("val")) {
@@ -161,7 +161,7 @@ std::vector<std::string> read_clip_list(const std::string& path) {
   if (first != std::string::npos && (text[first] == '[' || text[first] == '{')) {
     try {
       return names_from_json(nlohmann::json::parse(text), path, "the clip list");
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw DataError(concat(path, ": bad JSON in the clip list: ", e.what()));
     }
   }

@@ -212,7 +212,10 @@ ResolvedAnswer resolve_answer(const std::vector<AnswerObject>& objects, const da
       by_camera[object.camera.empty() ? default_camera : object.camera].push_back(i);
     }
   }
-  for (const auto& [camera_name, indices] : by_camera) {
+  for (const auto& camera_entry : by_camera) {
+    // Not a structured binding: lambdas may not capture those before C++20 (clang refuses).
+    const std::string& camera_name = camera_entry.first;
+    const std::vector<std::size_t>& indices = camera_entry.second;
     const auto camera = std::find_if(frame.cameras.begin(), frame.cameras.end(),
                                      [&](const data::Camera& c) { return c.name == camera_name; });
     std::vector<Box2D> queries;
