@@ -112,10 +112,12 @@ void drop_metrics_after(const std::string& path, int64_t step) {
 
 // Train lines cover the steps since the previous line: rates and times are over the steps' own
 // time (data, forward, backward, update), not the validation or checkpoints between them.
+// Before the checkpoint hook: a run killed between the two resumes from the step's checkpoint and
+// would never write the step's lines; the other way round it drops them and writes them again.
 class MetricsHook : public Hook {
  public:
   std::string name() const override { return "metrics"; }
-  int priority() const override { return 90; }
+  int priority() const override { return 75; }
 
   void before_train(TrainerState& state) override {
     if (state.writes_files()) {

@@ -886,19 +886,20 @@ TEST(Checkpoint, ResumeTakesTheNewestStepThatLoadsWhateverLastNames) {
       << log.text();
 }
 
-// Throws from after_step at one step, after the metrics of that step were written (priority
-// above the metrics hook's 90): the run ends as if killed there, with no checkpoint of it.
+// Throws from after_step at one step, as if the process were killed there: by default after
+// every built-in hook ran (priority 95); with priority 85, just after the step's checkpoint (80).
 class KillAtStep : public Hook {
  public:
-  explicit KillAtStep(int64_t step) : step_(step) {}
+  explicit KillAtStep(int64_t step, int priority = 95) : step_(step), priority_(priority) {}
   std::string name() const override { return "kill"; }
-  int priority() const override { return 95; }
+  int priority() const override { return priority_; }
   void after_step(TrainerState& state) override {
     if (state.steps_done() == step_) throw std::runtime_error("killed");
   }
 
  private:
   int64_t step_;
+  int priority_;
 };
 
 struct MetricsSteps {
@@ -949,6 +950,31 @@ TEST(Trainer, AResumedRunDropsTheMetricsLinesPastItsCheckpoint) {
     EXPECT_EQ(steps.val, (std::vector<int64_t>{2, 4, 6})) << cut_a_line;
     EXPECT_EQ(steps.broken, 0) << cut_a_line;
   }
+}
+
+TEST(Trainer, AKillJustAfterACheckpointLosesNoMetricsLine) {
+  // Found by scripts/crash_trials.sh: killed after step 4's checkpoint was written, the run
+  // resumes at step 4, so step 4's lines must already be in metrics.jsonl (the metrics hook
+  // runs before the checkpoint hook), or they are never written.
+  TempDir dir;
+  TrainerOptions options = line_options(dir.path(), 6);
+  options.checkpoint_every = 2;
+  options.val_every = 2;
+  {
+    rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                        std::make_shared<LineSource>(4),
+                                        std::make_shared<LineSource>(1));
+    trainer.add_hook(std::make_shared<KillAtStep>(4, /*priority=*/85));
+    EXPECT_THROW(trainer.run(), std::runtime_error);
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir.file("checkpoints/step_4.pt")));
+  rsd::train::Trainer<Points> trainer(options, std::make_shared<LineModule>(),
+                                      std::make_shared<LineSource>(4),
+                                      std::make_shared<LineSource>(1));
+  EXPECT_EQ(trainer.run(/*resume=*/true).step, 6);
+  const MetricsSteps steps = metrics_steps(dir.file("metrics.jsonl"));
+  EXPECT_EQ(steps.train, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(steps.val, (std::vector<int64_t>{2, 4, 6}));
 }
 
 TEST(Trainer, RemovesTheTemporariesOfSavesAKilledRunLeft) {

@@ -4,11 +4,12 @@
 //   name         priority  what
 //   progress     60        the progress bar (rank 0, TrainerOptions::progress)
 //   validation   70        validates every val_every steps and at the last step; new best loss
-//   checkpoint   80        saves every checkpoint_every steps, on a new best and at the end
-//   metrics      90        metrics.jsonl (rank 0): train lines every log_every steps, val lines;
+//   metrics      75        metrics.jsonl (rank 0): train lines every log_every steps, val lines;
 //                          a resumed run first drops the lines past its checkpoint's step
+//   checkpoint   80        saves every checkpoint_every steps, on a new best and at the end
 //
-// so a checkpoint sees the validation of its step, and the writers run last.
+// so a checkpoint sees the validation of its step, and a kill just after a checkpoint cannot
+// lose its step's metrics lines (a resumed run would not write them again).
 #pragma once
 
 #include <string>
