@@ -20,6 +20,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <thread>
 
 #include "rsd/data/batch.h"
@@ -1092,6 +1093,35 @@ TEST(DataLoader, ShardsCoverEverySampleOnceAcrossRanks) {
   EXPECT_EQ(seen.size(), 10u);  // every sample, two of them twice (the padding)
   options.rank = 3;
   EXPECT_THROW({ rsd::data::Loader refused(dataset, options); }, rsd::ConfigError);
+}
+
+TEST(DataLoader, UnpaddedShardsHoldEverySampleExactlyOnceInUnequalBatchCounts) {
+  // Evaluation's shards (pad_shards off): a mean over the ranks' samples must not count the
+  // padding's duplicates. 10 samples on 3 ranks in batches of 2: 4, 3 and 3 samples.
+  const auto dataset = std::make_shared<CountingDataset>(10);
+  rsd::data::LoaderOptions options;
+  options.batch_size = 2;
+  options.workers = 1;
+  options.world_size = 3;
+  options.drop_last = false;
+  options.pad_shards = false;
+  std::vector<int64_t> seen;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    options.rank = rank;
+    rsd::data::Loader loader(dataset, options);
+    EXPECT_EQ(loader.batches_per_epoch(), 2);
+    const auto batches = drain(loader, 1);
+    ASSERT_EQ(batches.size(), 2u);
+    EXPECT_EQ(batches[1].size(), rank == 0 ? 4u : 2u);  // two values per sample
+    for (int64_t b = 0; b < 2; ++b) {
+      const std::vector<int64_t> indices = loader.batch_indices(1, b);
+      seen.insert(seen.end(), indices.begin(), indices.end());
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  std::vector<int64_t> every(10);
+  std::iota(every.begin(), every.end(), 0);
+  EXPECT_EQ(seen, every);
 }
 
 TEST(DataLoader, WorkerErrorsReachTheConsumerWithContext) {
