@@ -202,8 +202,9 @@ TEST(Dist, TwoProcessesEqualOneProcessAccumulatingTheirBatchesUnderBatchNorm) {
   rsd::test::TempDir dir;
   // BatchNorm in training mode normalises over each rank's own batch (no SyncBN), as one process
   // does over each micro-batch: 2 processes x batch 2 must equal 1 process x batch 2 x 2
-  // accumulated micro-batches holding the same samples. Parameters only: each rank's running
-  // statistics average only the batches it saw, so buffers differ between ranks by design.
+  // accumulated micro-batches holding the same samples. Parameters only: the running statistics
+  // are rank 0's (broadcast before every step), which saw only its own batches, not the single
+  // process's every micro-batch.
   const Weights single = train(dir, 1, 2, 2, "25", "batch");
   const Weights pair = train(dir, 2, 1, 2, "25", "batch");
   EXPECT_GT(largest_change(single), 1e-3);
