@@ -1,8 +1,11 @@
 #include "rsd/eval/evaluator.h"
 
+#include <Eigen/Geometry>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "frame_pictures.h"
 #include "rsd/data/frame.h"
@@ -25,6 +28,33 @@ bool is_road_user(int64_t object_class) {
 
 Footprint footprint_of(const data::Box& box) {
   return {box.center.head<2>(), box.size.x(), box.size.y(), box.yaw};
+}
+
+// For each of `steps` future steps, the footprints of the frame's road users as annotated then,
+// in the batch's (augmented) ego frame `augmentation` maps the ego frame into. Like
+// Bench2DriveZoo's get_label, each keeps the size it has now.
+std::vector<std::vector<Footprint>> agent_future_footprints(const std::vector<AgentFuture>& agents,
+                                                            const Eigen::Matrix4d& augmentation,
+                                                            int64_t steps) {
+  std::vector<std::vector<Footprint>> futures(static_cast<size_t>(steps));
+  const Eigen::Matrix3d rotation = augmentation.topLeftCorner<3, 3>();
+  for (const AgentFuture& agent : agents) {
+    if (!is_road_user(static_cast<int64_t>(agent.now.object_class))) continue;
+    RSD_CHECK(static_cast<int64_t>(agent.later.size()) == steps, "agent futures cover ",
+              agent.later.size(), " steps but the model predicts ", steps,
+              " waypoints (data.waypoints.future_steps)");
+    for (int64_t k = 0; k < steps; ++k) {
+      const std::optional<data::Box>& later = agent.later[static_cast<size_t>(k)];
+      if (!later) continue;
+      const Eigen::Vector3d center = (augmentation * later->center.homogeneous()).head<3>();
+      const Eigen::Vector3d heading =
+          rotation * Eigen::Vector3d(std::cos(later->yaw), std::sin(later->yaw), 0.0);
+      futures[static_cast<size_t>(k)].push_back({center.head<2>(), agent.now.size.x(),
+                                                 agent.now.size.y(),
+                                                 std::atan2(heading.y(), heading.x())});
+    }
+  }
+  return futures;
 }
 
 // The ground-truth boxes of frame b of a batch (box_mask true), as data::Box.
@@ -120,31 +150,43 @@ void Evaluator::add(const data::Batch& batch, const model::E2EOutput& output) {
                                           options_.detection.classes, options_.decode);
   }
 
-  std::vector<std::vector<MovingObstacle>> obstacles(size);
-  std::vector<std::vector<std::string>> groups(size);
+  const torch::Tensor bev_aug = batch.bev_aug.to(torch::kCPU, torch::kDouble).contiguous();
+  const auto bev_aug_rows = bev_aug.accessor<double, 3>();
+  const int64_t steps = output.waypoints.size(1);
+  std::vector<PlanningFrame> frames(size);
   std::vector<std::vector<Eigen::Vector2d>> centers(size);
   std::vector<std::vector<data::Box>> ground_truth(size);
   for (int64_t b = 0; b < size; ++b) {
+    PlanningFrame& frame = frames[b];
     ground_truth[b] = frame_boxes(box_rows, class_rows, mask_rows, b);
     for (const data::Box& box : ground_truth[b]) {
       centers[b].push_back(box.center.head<2>());
       if (is_road_user(static_cast<int64_t>(box.object_class))) {
-        obstacles[b].push_back({footprint_of(box), box.velocity});
+        frame.obstacles.push_back({footprint_of(box), box.velocity});
       }
     }
-    groups[b] = frame_groups(batch.clips[b], commands[b].item<int64_t>());
+    if (options_.agent_futures) {
+      Eigen::Matrix4d augmentation;
+      for (int r = 0; r < 4; ++r) {
+        for (int c = 0; c < 4; ++c) augmentation(r, c) = bev_aug_rows[b][r][c];
+      }
+      frame.agent_futures = agent_future_footprints(
+          options_.agent_futures->read(batch.clips[b], batch.frames[b]), augmentation, steps);
+    }
+    std::vector<std::string>& groups = frame.groups;
+    groups = frame_groups(batch.clips[b], commands[b].item<int64_t>());
     if (risk_mask[b].item<bool>()) {
       const std::vector<double> teacher_values =
           map_values_at(teacher[b][0], options_.grid, centers[b]);
       const bool near_high_risk =
           std::any_of(teacher_values.begin(), teacher_values.end(),
                       [&](double value) { return value > options_.risk.threshold; });
-      if (near_high_risk) groups[b].push_back("high_risk");
+      if (near_high_risk) groups.push_back("high_risk");
     }
     if (with_detection) detection_.add_frame(detections[b], ground_truth[b]);
   }
-  planning_.add_batch(output.waypoints, batch.future_waypoints, batch.future_mask, obstacles,
-                      groups);
+  planning_.add_batch(output.waypoints, batch.future_waypoints, batch.future_mask,
+                      std::move(frames));
   if (with_risk) risk_.add_batch(student, teacher, risk_mask, centers);
   has_detection_ = has_detection_ || with_detection;
   has_risk_ = has_risk_ || with_risk;

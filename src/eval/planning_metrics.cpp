@@ -64,6 +64,9 @@ PlanningAccumulator::GroupSums& PlanningAccumulator::group(const std::string& na
     sums.valid.assign(static_cast<std::size_t>(steps_), 0);
     sums.collisions.assign(static_cast<std::size_t>(steps_), 0);
     sums.target_collisions.assign(static_cast<std::size_t>(steps_), 0);
+    sums.obj_col.assign(static_cast<std::size_t>(steps_), 0);
+    sums.obj_box_col.assign(static_cast<std::size_t>(steps_), 0);
+    sums.gt_box_col.assign(static_cast<std::size_t>(steps_), 0);
   }
   return sums;
 }
@@ -87,12 +90,37 @@ void PlanningAccumulator::add(const PlanningFrame& frame) {
   bool full_future = true;
   for (const bool valid : frame.valid) full_future = full_future && valid;
 
+  // VAD's compute_planner_metric_stp3 judges only samples whose whole future is valid
+  // (fut_valid_flag), against the occupancy of the agents' annotated futures (get_label).
+  std::optional<Stp3Collisions> stp3;
+  if (frame.agent_futures && full_future) {
+    RSD_CHECK(static_cast<int64_t>(frame.agent_futures->size()) == steps,
+              "planning frame: agent futures for ", frame.agent_futures->size(), " steps, ", steps,
+              " waypoints");
+    std::vector<Stp3Occupancy> occupancy(static_cast<std::size_t>(steps));
+    for (int64_t k = 0; k < steps; ++k) {
+      for (const Footprint& agent : (*frame.agent_futures)[static_cast<std::size_t>(k)]) {
+        occupancy[static_cast<std::size_t>(k)].add(agent);
+      }
+    }
+    stp3 = stp3_collisions(frame.predicted, frame.target, occupancy);
+  }
+
   std::vector<std::string> names = {kAllFrames};
   names.insert(names.end(), frame.groups.begin(), frame.groups.end());
   for (const std::string& name : names) {
     GroupSums& sums = group(name);
     ++sums.frames;
     if (full_future) ++sums.full_future_frames;
+    if (stp3) {
+      ++sums.stp3_frames;
+      for (int64_t k = 0; k < steps; ++k) {
+        const auto step = static_cast<std::size_t>(k);
+        sums.obj_col[step] += stp3->obj_col[step] ? 1 : 0;
+        sums.obj_box_col[step] += stp3->obj_box_col[step] ? 1 : 0;
+        sums.gt_box_col[step] += stp3->gt_box_col[step] ? 1 : 0;
+      }
+    }
     for (int64_t k = 0; k < steps; ++k) {
       if (!frame.valid[k]) continue;
       const double error = (frame.predicted[k] - frame.target[k]).norm();
@@ -106,9 +134,7 @@ void PlanningAccumulator::add(const PlanningFrame& frame) {
 }
 
 void PlanningAccumulator::add_batch(const torch::Tensor& predicted, const torch::Tensor& target,
-                                    const torch::Tensor& mask,
-                                    const std::vector<std::vector<MovingObstacle>>& obstacles,
-                                    const std::vector<std::vector<std::string>>& groups) {
+                                    const torch::Tensor& mask, std::vector<PlanningFrame> frames) {
   RSD_CHECK(predicted.dim() == 3 && predicted.size(2) == 2,
             "predicted waypoints must be (B, T, 2), got ", predicted.sizes());
   RSD_CHECK(target.sizes() == predicted.sizes(), "target waypoints ", target.sizes(),
@@ -117,10 +143,8 @@ void PlanningAccumulator::add_batch(const torch::Tensor& predicted, const torch:
       mask.dim() == 2 && mask.size(0) == predicted.size(0) && mask.size(1) == predicted.size(1),
       "waypoint mask must be (B, T), got ", mask.sizes());
   const int64_t batch = predicted.size(0);
-  RSD_CHECK(static_cast<int64_t>(obstacles.size()) == batch &&
-                static_cast<int64_t>(groups.size()) == batch,
-            "one obstacle list and one group list per frame: ", obstacles.size(), " and ",
-            groups.size(), " for ", batch, " frames");
+  RSD_CHECK(static_cast<int64_t>(frames.size()) == batch, "one planning frame per batch entry: ",
+            frames.size(), " for ", batch, " frames");
   const torch::Tensor predicted_cpu =
       predicted.detach().to(torch::kCPU, torch::kDouble).contiguous();
   const torch::Tensor target_cpu = target.detach().to(torch::kCPU, torch::kDouble).contiguous();
@@ -129,12 +153,11 @@ void PlanningAccumulator::add_batch(const torch::Tensor& predicted, const torch:
   const auto target_rows = target_cpu.accessor<double, 3>();
   const auto mask_rows = mask_cpu.accessor<bool, 2>();
   for (int64_t b = 0; b < batch; ++b) {
-    PlanningFrame frame;
+    PlanningFrame& frame = frames[static_cast<std::size_t>(b)];
     frame.predicted = points_of(predicted_rows[b]);
     frame.target = points_of(target_rows[b]);
+    frame.valid.clear();
     for (int64_t k = 0; k < mask_rows.size(1); ++k) frame.valid.push_back(mask_rows[b][k]);
-    frame.obstacles = obstacles[b];
-    frame.groups = groups[b];
     add(frame);
   }
 }
@@ -153,11 +176,22 @@ void PlanningAccumulator::add_group_metrics(MetricSet& metrics, const std::strin
   // (fut_valid_flag); its L2 up to a horizon is the mean of its per-step errors; the samples'
   // values are averaged. With the same samples at every step that is the mean, over the steps up
   // to the horizon, of the per-step means over those samples.
-  std::vector<double> l2_all_frames, l2_full_future, collision_per_step;
+  // ST-P3 (VAD's compute_planner_metric_stp3, then the dataset's evaluate()): a sample's rate up
+  // to a horizon is the mean of its per-step indicators over the steps up to it (evaluate_coll's
+  // sums over one sample, .mean()); the samples' rates are averaged. The same samples count at
+  // every step, so that is the mean over the steps of the per-step rates.
+  std::vector<double> l2_all_frames, l2_full_future, obj_col, obj_box_col, gt_box_col,
+      collision_cv_per_step;
+  const auto rate = [](int64_t count, int64_t frames) {
+    return ratio(static_cast<double>(count), frames);
+  };
   for (std::size_t k = 0; k < sums.l2.size(); ++k) {
     l2_all_frames.push_back(ratio(sums.l2[k], sums.frames));
     l2_full_future.push_back(ratio(sums.l2_full_future[k], sums.full_future_frames));
-    collision_per_step.push_back(ratio(static_cast<double>(sums.collisions[k]), sums.valid[k]));
+    obj_col.push_back(rate(sums.obj_col[k], sums.stp3_frames));
+    obj_box_col.push_back(rate(sums.obj_box_col[k], sums.stp3_frames));
+    gt_box_col.push_back(rate(sums.gt_box_col[k], sums.stp3_frames));
+    collision_cv_per_step.push_back(rate(sums.collisions[k], sums.valid[k]));
   }
   for (std::size_t i = 0; i < horizon_steps_.size(); ++i) {
     const std::string horizon = format_quantity(options_.horizons_s[i], "s");
@@ -165,16 +199,18 @@ void PlanningAccumulator::add_group_metrics(MetricSet& metrics, const std::strin
     const bool in_range = k < l2_all_frames.size();
     metrics.set(prefix + "l2/" + horizon, in_range ? l2_all_frames[k] : kNaN);
     metrics.set(prefix + "l2_avg/" + horizon, average_up_to(l2_full_future, k));
-    metrics.set(prefix + "collision/" + horizon, in_range ? collision_per_step[k] : kNaN);
-    metrics.set(prefix + "collision_avg/" + horizon, average_up_to(collision_per_step, k));
+    metrics.set(prefix + "obj_col/" + horizon, average_up_to(obj_col, k));
+    metrics.set(prefix + "obj_box_col/" + horizon, average_up_to(obj_box_col, k));
+    metrics.set(prefix + "collision_cv/" + horizon, in_range ? collision_cv_per_step[k] : kNaN);
+    metrics.set(prefix + "collision_cv_avg/" + horizon, average_up_to(collision_cv_per_step, k));
   }
   if (!with_target_collisions) return;
   for (std::size_t i = 0; i < horizon_steps_.size(); ++i) {
+    const std::string horizon = format_quantity(options_.horizons_s[i], "s");
     const auto k = static_cast<std::size_t>(horizon_steps_[i]);
-    metrics.set(prefix + "gt_collision/" + format_quantity(options_.horizons_s[i], "s"),
-                k < sums.valid.size()
-                    ? ratio(static_cast<double>(sums.target_collisions[k]), sums.valid[k])
-                    : kNaN);
+    metrics.set(prefix + "gt_box_col/" + horizon, average_up_to(gt_box_col, k));
+    metrics.set(prefix + "gt_collision_cv/" + horizon,
+                k < sums.valid.size() ? rate(sums.target_collisions[k], sums.valid[k]) : kNaN);
   }
 }
 

@@ -129,8 +129,14 @@ void planning_section(std::ostringstream& out, const MetricSet& metrics) {
          "error at that time over all frames, steps without ground truth counting 0 (UniAD); "
          "*L2 avg* averages each frame's errors up to that time, over the frames whose whole "
          "future has ground truth (VAD, Bench2DriveZoo). "
-         "Collision: share of frames whose ego footprint along the predicted trajectory overlaps "
-         "another agent's box (constant-velocity extrapolation), percent. See docs/metrics.md.\n\n";
+         "Collision (ST-P3, as VAD and Bench2DriveZoo compute it): the other road users' "
+         "annotated future boxes on a 0.5 m grid, the ego as a fixed 4.084 m x 1.85 m box along "
+         "the predicted trajectory (*box*) or as the one cell the reference reads for its point "
+         "(*centre*, which it reads 25 m ahead-left of the point); each frame's rate is its mean "
+         "over the steps up to that time, steps where the ground truth collides counting 0, over "
+         "the frames whose whole future has ground truth; percent. The constant-velocity variant "
+         "moves the agents' current boxes at their current velocity instead. "
+         "See docs/metrics.md.\n\n";
   std::vector<std::string> titles = {"group", "frames"};
   for (const auto& h : horizons) titles.push_back("L2 " + h);
   for (const auto& h : horizons) titles.push_back("L2 avg " + h);
@@ -144,27 +150,38 @@ void planning_section(std::ostringstream& out, const MetricSet& metrics) {
     table_row(out, row);
   }
   out << "\n";
-  titles = {"group", "frames"};
-  for (const auto& h : horizons) titles.push_back("Col. % " + h);
-  for (const auto& h : horizons) titles.push_back("Col. % avg " + h);
-  table_header(out, titles);
-  for (const std::string& group : groups) {
-    const std::string prefix = "planning/" + group + "/";
-    std::vector<std::string> row = {group, count(value_or_nan(metrics, prefix + "frames"))};
-    for (const auto& h : horizons)
-      row.push_back(percent(value_or_nan(metrics, prefix + "collision/" + h)));
-    for (const auto& h : horizons) {
-      row.push_back(percent(value_or_nan(metrics, prefix + "collision_avg/" + h)));
+  // Percent columns per horizon of the named metrics, one row per group.
+  const auto rate_table = [&](const std::vector<std::pair<std::string, std::string>>& columns) {
+    std::vector<std::string> header = {"group", "frames"};
+    for (const auto& [key, title] : columns) {
+      for (const auto& h : horizons) header.push_back(title + " " + h);
     }
-    table_row(out, row);
-  }
-  out << "\nGround-truth trajectory against the same extrapolated agents (the metric's noise "
-         "floor):";
-  for (const auto& h : horizons) {
-    const double rate = value_or_nan(metrics, "planning/all/gt_collision/" + h);
-    out << " " << h << " " << (std::isnan(rate) ? "-" : percent(rate) + " %") << ";";
-  }
-  out << "\n\n";
+    table_header(out, header);
+    for (const std::string& group : groups) {
+      const std::string prefix = "planning/" + group + "/";
+      std::vector<std::string> row = {group, count(value_or_nan(metrics, prefix + "frames"))};
+      for (const auto& [key, title] : columns) {
+        for (const auto& h : horizons)
+          row.push_back(percent(value_or_nan(metrics, prefix + key + "/" + h)));
+      }
+      table_row(out, row);
+    }
+  };
+  // The ground-truth trajectory under a collision metric: the floor its noise sets.
+  const auto ground_truth_line = [&](const std::string& key) {
+    for (const auto& h : horizons) {
+      const double rate = value_or_nan(metrics, "planning/all/" + key + "/" + h);
+      out << " " << h << " " << (std::isnan(rate) ? "-" : percent(rate) + " %") << ";";
+    }
+    out << "\n\n";
+  };
+  rate_table({{"obj_box_col", "Col. box %"}, {"obj_col", "Col. centre %"}});
+  out << "\nSteps left out because the ground-truth trajectory's box collides:";
+  ground_truth_line("gt_box_col");
+  out << "Constant-velocity variant (Bench2Drive's ego footprint, turned along the trajectory):\n\n";
+  rate_table({{"collision_cv", "Col. CV %"}, {"collision_cv_avg", "Col. CV % avg"}});
+  out << "\nGround-truth trajectory against the same extrapolated agents:";
+  ground_truth_line("gt_collision_cv");
 }
 
 void detection_section(std::ostringstream& out, const MetricSet& metrics) {

@@ -1,6 +1,7 @@
 #include "rsd/pipeline/eval_config.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,16 @@ eval::EvaluatorOptions evaluator_options_from(const Config& config) {
   if (options.planning.horizons_s.empty()) reject_config_value(config, "eval.horizons_s", "lists no horizon");
   options.planning.ego_length = require_positive<double>(config, "eval.ego_length");
   options.planning.ego_width = require_positive<double>(config, "eval.ego_width");
+  // The agents' real futures come from the clips' later annotations (read when frames arrive).
+  eval::AgentFutureOptions futures;
+  futures.root = config.get<std::string>("data.root");
+  futures.steps = config.get<int64_t>("data.waypoints.future_steps");
+  futures.step_frames = step_frames;
+  if (futures.steps < 0) {
+    reject_config_value(config, "data.waypoints.future_steps",
+                        "must be >= 0, got " + std::to_string(futures.steps));
+  }
+  options.agent_futures = std::make_shared<const eval::AgentFutureReader>(std::move(futures));
 
   options.detection.classes = detection_classes_from(config);
   options.detection.thresholds_m = config.get<std::vector<double>>("eval.detection_thresholds_m");

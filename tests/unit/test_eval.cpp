@@ -161,7 +161,8 @@ TEST(EvalPlanning, HorizonsMustBeWholeStepsAndBeyondTheHorizonIsUndefined) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Planning: collisions
+// Planning: the constant-velocity collision variant (collision_cv; the ST-P3 metric against the
+// agents' annotated futures is tested in test_collision.cpp)
 
 TEST(EvalCollision, RectanglesOverlapOnlyWithSharedAreaIncludingRotatedOnes) {
   const Footprint unit{Vector2d::Zero(), 1.0, 1.0, 0.0};
@@ -183,11 +184,13 @@ TEST(EvalCollision, CollisionAgainstAParkedCarAndANearMiss) {
   crash.obstacles = {parked_car(10.0, 0.0)};
   planning.add(crash);
   MetricSet metrics = planning.metrics();
-  EXPECT_EQ(metrics.get("planning/all/collision/1s"), 0.0);
-  EXPECT_EQ(metrics.get("planning/all/collision/2s"), 1.0);
-  EXPECT_EQ(metrics.get("planning/all/collision/3s"), 1.0);
-  EXPECT_DOUBLE_EQ(metrics.get("planning/all/collision_avg/2s"), 0.25);  // steps 0..3: 0 0 0 1
-  EXPECT_DOUBLE_EQ(metrics.get("planning/all/collision_avg/3s"), 0.5);   // 0 0 0 1 1 1
+  EXPECT_EQ(metrics.get("planning/all/collision_cv/1s"), 0.0);
+  EXPECT_EQ(metrics.get("planning/all/collision_cv/2s"), 1.0);
+  EXPECT_EQ(metrics.get("planning/all/collision_cv/3s"), 1.0);
+  EXPECT_DOUBLE_EQ(metrics.get("planning/all/collision_cv_avg/2s"), 0.25);  // steps 0 0 0 1
+  EXPECT_DOUBLE_EQ(metrics.get("planning/all/collision_cv_avg/3s"), 0.5);   // 0 0 0 1 1 1
+  // Without the agents' annotated futures the ST-P3 metric is undefined.
+  EXPECT_TRUE(std::isnan(metrics.get("planning/all/obj_box_col/3s")));
 
   // Near miss: the same car 2.1 m to the left leaves 0.1 m between the ego (y <= 1) and it (y
   // >= 1.1).
@@ -197,7 +200,7 @@ TEST(EvalCollision, CollisionAgainstAParkedCarAndANearMiss) {
   near_miss_planning.add(near_miss);
   metrics = near_miss_planning.metrics();
   for (const char* horizon : {"1s", "2s", "3s"}) {
-    EXPECT_EQ(metrics.get(std::string("planning/all/collision/") + horizon), 0.0) << horizon;
+    EXPECT_EQ(metrics.get(std::string("planning/all/collision_cv/") + horizon), 0.0) << horizon;
   }
 }
 
@@ -699,7 +702,8 @@ TEST(EvalEvaluator, FeedsEveryMetricFromABatchAndDrawsPictures) {
   EXPECT_NEAR(metrics.get("planning/high_risk/l2/1s"), 1.0, 1e-6);  // teacher 0.9 > 0.5 at the car
   EXPECT_EQ(metrics.get("planning/high_risk/frames"), 1.0);
   // The standing ego (4.89 m long: x <= 2.445) never reaches the car (x >= 4.25).
-  EXPECT_EQ(metrics.get("planning/all/collision/3s"), 0.0);
+  EXPECT_EQ(metrics.get("planning/all/collision_cv/3s"), 0.0);
+  EXPECT_TRUE(std::isnan(metrics.get("planning/all/obj_box_col/3s")));  // no agent futures
   EXPECT_EQ(metrics.get("risk/frames"), 1.0);
   EXPECT_DOUBLE_EQ(metrics.get("risk/auroc"), 1.0);
 
@@ -721,8 +725,10 @@ MetricSet sample_metrics(double l2) {
   metrics.set("planning/all/frames", 4);
   metrics.set("planning/all/l2/1s", l2);
   metrics.set("planning/all/l2_avg/1s", l2 / 2);
-  metrics.set("planning/all/collision/1s", 0.25);
-  metrics.set("planning/all/collision_avg/1s", 0.125);
+  metrics.set("planning/all/obj_box_col/1s", 0.5);
+  metrics.set("planning/all/obj_col/1s", 0.0);
+  metrics.set("planning/all/collision_cv/1s", 0.25);
+  metrics.set("planning/all/collision_cv_avg/1s", 0.125);
   metrics.set("detection/vehicle/gt", 3);
   metrics.set("detection/vehicle/ap/2m", 0.75);
   metrics.set("detection/ap/2m", 0.75);
@@ -749,6 +755,7 @@ TEST(EvalReport, FilesExistParseAndRoundTrip) {
 
   const std::string report = rsd::test::read_text(dir.file("report.md"));
   EXPECT_NE(report.find("| all | 4 | 0.500 | 0.250 |"), std::string::npos) << report;
+  EXPECT_NE(report.find("| all | 4 | 50.00 | 0.00 |"), std::string::npos) << report;
   EXPECT_NE(report.find("| all | 4 | 25.00 | 12.50 |"), std::string::npos) << report;
   EXPECT_NE(report.find("| vehicle | 3 | 0.750 |"), std::string::npos) << report;
 }

@@ -7,12 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "rsd/data/batch.h"
 #include "rsd/data/loader.h"
+#include "rsd/eval/agent_futures.h"
 #include "rsd/eval/detection_metrics.h"
 #include "rsd/eval/metric_set.h"
 #include "rsd/eval/planning_metrics.h"
@@ -28,6 +30,9 @@ struct EvaluatorOptions {
 
   GridSpec grid;  // the BEV grid of the data and the model
   PlanningMetricsOptions planning;
+  /// The clips' annotations, for the agents' real futures (the ST-P3 collision metric, obj_col
+  /// and obj_box_col); null: those metrics are undefined. Its steps must be the model's waypoints.
+  std::shared_ptr<const AgentFutureReader> agent_futures;
   DetectionMetricsOptions detection;  // its classes: the heatmap channels, in order
   model::DetectionDecodeOptions decode;
   RiskMetricsOptions risk;
@@ -48,7 +53,10 @@ class Evaluator {
  public:
   explicit Evaluator(EvaluatorOptions options);
 
-  /// Feeds one batch and the model's outputs for it. Detection metrics are kept when the outputs
+  /// Feeds one batch and the model's outputs for it. The road users (vehicles, pedestrians,
+  /// cyclists) are the collision metrics' agents: the batch's boxes with their velocities, and,
+  /// with options.agent_futures, every road user annotated in the frame with its annotated later
+  /// boxes (moved by the batch's bev_aug). Detection metrics are kept when the outputs
   /// have a detection heatmap, risk metrics when they have risk logits. Frames with a teacher label
   /// and an object whose teacher risk at its centre exceeds eval.risk_threshold also count in the
   /// planning group "high_risk".
