@@ -113,8 +113,14 @@ std::string setting_group(const std::string& key) {
 
 ByteReader stream_reader(std::istream& in, const std::string& path) {
   return [&in, path](uint64_t offset, uint64_t size) {
-    std::string bytes(size, '\0');
+    // Offsets and sizes come from the file: check them against its length before allocating.
     in.clear();
+    in.seekg(0, std::ios::end);
+    const std::streamoff end = in.tellg();
+    if (end < 0 || offset > static_cast<uint64_t>(end) || size > static_cast<uint64_t>(end) - offset) {
+      throw Error(path + ": truncated");
+    }
+    std::string bytes(size, '\0');
     in.seekg(static_cast<std::streamoff>(offset));
     in.read(bytes.data(), static_cast<std::streamsize>(size));
     if (!in || static_cast<uint64_t>(in.gcount()) != size) throw Error(path + ": truncated");

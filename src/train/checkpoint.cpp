@@ -205,6 +205,8 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
     archive.load_from(path, torch::Device(torch::kCPU));
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": not a readable checkpoint (" + e.what_without_backtrace() + ")");
+  } catch (const std::exception& e) {  // e.g. torch::jit::ErrorReport: a damaged type in the pickle
+    throw CheckpointError(path + ": not a readable checkpoint (" + e.what() + ")");
   }
   try {
     c10::IValue value;

@@ -1,13 +1,20 @@
 // Regression tests for what the fuzzers of tests/fuzz found (docs/testing.md), each with the input
 // (or the essence of the input) that found it. Each names its harness.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <zlib.h>
 
+#include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "rsd/data/clip_index.h"
 #include "rsd/data/frame_reader.h"
+#include "rsd/teacher/risk_cache.h"
+#include "rsd/teacher/risk_cache_reader.h"
+#include "rsd/train/checkpoint.h"
 #include "rsd/util/error.h"
+#include "rsd/util/fs.h"
 #include "support/error_message.h"
 #include "support/temp_dir.h"
 
@@ -46,6 +53,75 @@ TEST(FuzzFindings, NumbersBeyondDoubleRangeAreDataErrorsNamingTheFile) {
   const std::string list = dir.write("list.json", "[\"a\", -1e999]");
   EXPECT_NE(error_message<rsd::DataError>([&] { rsd::data::read_clip_list(list); })
                 .find(list + ": bad JSON"),
+            std::string::npos);
+}
+
+// fuzz_risk_cache: training's lazy reader (RiskCacheReader) allocated whatever size the file's
+// header or frame table claimed before reading it (a corrupt file asked for 369 GB: bad_alloc or the
+// OOM killer). Sizes are now checked against the file's length first.
+TEST(FuzzFindings, RiskCacheSizesBeyondTheFileAreTruncationErrorsNotAllocations) {
+  const rsd::test::TempDir dir;
+  const rsd::GridSpec grid({-2.0, 2.0, 1.0}, {-2.0, 2.0, 1.0}, {-5.0, 3.0, 8.0});
+  rsd::teacher::RiskCacheHeader header(grid);
+  header.complete = true;
+  header.clip = "PedestrianCrossing_Town12_Route1_Weather3";
+  header.teacher = {"rule", "rule-v1", ""};
+  rsd::teacher::RiskCacheFile file(header);
+  rsd::teacher::CachedFrame frame;
+  frame.frame = 0;
+  frame.map = torch::rand({4, 4});
+  file.add(frame);
+  const std::string good = file.serialize();
+  const auto patch_u64 = [](std::string bytes, std::size_t at, uint64_t value) {
+    std::memcpy(bytes.data() + at, &value, sizeof value);  // the format is little-endian
+    return bytes;
+  };
+  rsd::teacher::RiskCacheReaderOptions options;
+  options.check = rsd::teacher::RiskCacheCheck::off;
+
+  // The frame count (offset 96, 32 bits): a frame table of 2^32 - 1 entries, 160 GiB.
+  const std::string folder = dir.path() + "/count";
+  std::string many_frames = good;
+  const uint32_t count = 0xFFFFFFFFu;
+  std::memcpy(many_frames.data() + 96, &count, sizeof count);
+  dir.write("count/" + header.clip + rsd::teacher::kRiskCacheExtension, many_frames);
+  EXPECT_NE(error_message<rsd::DataError>([&] { rsd::teacher::RiskCacheReader(folder, grid, options); })
+                .find("truncated frame table"),
+            std::string::npos);
+
+  // Frame 0's record size (its table entry's last field): 1 TiB.
+  uint32_t meta_bytes = 0;
+  std::memcpy(&meta_bytes, good.data() + 100, sizeof meta_bytes);
+  const std::size_t record_bytes_at = 104 + meta_bytes + 32;
+  const std::string big_record = patch_u64(good, record_bytes_at, uint64_t{1} << 40);
+  dir.write("record/" + header.clip + rsd::teacher::kRiskCacheExtension, big_record);
+  const rsd::teacher::RiskCacheReader reader(dir.path() + "/record", grid, options);
+  EXPECT_NE(error_message<rsd::DataError>([&] { reader.frame_record(header.clip, 0); })
+                .find("truncated at frame 0"),
+            std::string::npos);
+}
+
+// fuzz_checkpoint: a damaged type annotation in the archive's pickled code (one byte:
+// "exp_avg : Tensor" -> "exp_avg :`Tensor") made libtorch's TorchScript parser throw a
+// std::runtime_error, not a c10::Error, which escaped CheckpointManager::load (std::terminate in
+// rsd_train --resume and rsd_eval) instead of a CheckpointError naming the file.
+TEST(FuzzFindings, CheckpointWithDamagedPickledTypesIsACheckpointError) {
+  const rsd::test::TempDir dir;
+  torch::nn::Linear model(3, 2);
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  model->forward(torch::rand({4, 3})).sum().backward();
+  optimizer.step();  // the optimiser's state (exp_avg, ...) is what carries the typed code
+  const rsd::train::CheckpointManager manager(dir.path(), 2);
+  const std::string path = manager.save(rsd::train::TrainingProgress{}, *model, optimizer, false);
+
+  std::string bytes = rsd::read_file(path);
+  const std::size_t at = bytes.find("exp_avg : Tensor");
+  ASSERT_NE(at, std::string::npos) << "the archive's layout changed: find another typed line";
+  bytes[at + std::strlen("exp_avg :")] = '`';
+  const std::string damaged = dir.write("damaged.pt", bytes);
+  EXPECT_NE(error_message<rsd::CheckpointError>([&] {
+              rsd::train::CheckpointManager::load(damaged, *model, &optimizer);
+            }).find(damaged + ": not a readable checkpoint"),
             std::string::npos);
 }
 
