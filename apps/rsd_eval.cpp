@@ -1,5 +1,6 @@
 // rsd_eval: open-loop planning, perception and risk metrics on Bench2Drive splits.
-//   rsd_eval --config X --checkpoint C [--split val] [--out DIR] [--set k=v ...]
+//   rsd_eval --config X --checkpoint C [--split val] [--out DIR] [--model-from checkpoint|config]
+//            [--set k=v ...]
 //   rsd_eval --compare DIR_A DIR_B [--out FILE]
 #include <iostream>
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   std::string checkpoint;
   std::string split;
   std::string out;
+  std::string model_from = "checkpoint";
   std::vector<std::string> compare;
   rsd::app::add_config_flags(app, flags, /*config_required=*/false);
   app.add_option("--checkpoint", checkpoint, "checkpoint file to evaluate");
@@ -25,6 +27,12 @@ int main(int argc, char** argv) {
                  "output folder for metrics.json, report.md and pictures (default: "
                  "runs/<name>/eval/<split> beside the checkpoints); with --compare, the table file "
                  "(default: standard output)");
+  app.add_option("--model-from", model_from,
+                 "where model.*, data.image, data.grid and data.waypoints (the network's sizes and "
+                 "inputs) come from: checkpoint (default: the run's config stored in the "
+                 "checkpoint; the --config file's values are replaced, --set overrides win) or "
+                 "config (--config and --set as given)")
+      ->check(CLI::IsMember({"checkpoint", "config"}));
   app.add_option("--compare", compare, "write a side-by-side table of two evaluation folders")
       ->expected(2);
 
@@ -51,8 +59,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (checkpoint.empty()) throw rsd::ConfigError("--checkpoint is required to evaluate");
-    const rsd::pipeline::EvalSummary summary =
-        rsd::pipeline::run_evaluation(loaded.config, {checkpoint, split, out});
+    const rsd::pipeline::EvalSummary summary = rsd::pipeline::run_evaluation(
+        loaded.config, {checkpoint, split, out,
+                        model_from == "config" ? rsd::pipeline::ModelSource::config
+                                               : rsd::pipeline::ModelSource::checkpoint});
     std::cout << "report: " << summary.report_path << "\n";
     return 0;
   });

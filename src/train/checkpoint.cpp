@@ -149,6 +149,27 @@ std::vector<fs::path> step_files(const std::string& directory) {
   return files;
 }
 
+// Reads `path` into `archive` (CPU tensors) and checks that this build reads its format.
+void open_checkpoint(torch::serialize::InputArchive& archive, const std::string& path) {
+  try {
+    archive.load_from(path, torch::Device(torch::kCPU));
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": not a readable checkpoint (" + e.what_without_backtrace() + ")");
+  } catch (const std::exception& e) {  // e.g. torch::jit::ErrorReport: a damaged type in the pickle
+    throw CheckpointError(path + ": not a readable checkpoint (" + e.what() + ")");
+  }
+  try {
+    c10::IValue version;
+    archive.read("format_version", version);
+    if (version.toInt() != kFormatVersion) {
+      throw CheckpointError(path + ": checkpoint format " + std::to_string(version.toInt()) +
+                            ", this build reads format " + std::to_string(kFormatVersion));
+    }
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": " + e.what_without_backtrace());
+  }
+}
+
 }  // namespace
 
 CheckpointManager::CheckpointManager(std::string directory, int keep_last)
@@ -201,20 +222,9 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
                                          torch::optim::Optimizer* optimizer,
                                          const ExtraStateReader& read_extra) {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path, torch::Device(torch::kCPU));
-  } catch (const c10::Error& e) {
-    throw CheckpointError(path + ": not a readable checkpoint (" + e.what_without_backtrace() + ")");
-  } catch (const std::exception& e) {  // e.g. torch::jit::ErrorReport: a damaged type in the pickle
-    throw CheckpointError(path + ": not a readable checkpoint (" + e.what() + ")");
-  }
+  open_checkpoint(archive, path);
   try {
     c10::IValue value;
-    archive.read("format_version", value);
-    if (value.toInt() != kFormatVersion) {
-      throw CheckpointError(path + ": checkpoint format " + std::to_string(value.toInt()) +
-                            ", this build reads format " + std::to_string(kFormatVersion));
-    }
     TrainingProgress progress;
     archive.read("step", value);
     progress.step = value.toInt();
@@ -242,6 +252,18 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng_state);
     return progress;
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": " + e.what_without_backtrace());
+  }
+}
+
+std::string CheckpointManager::stored_config(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  open_checkpoint(archive, path);
+  try {
+    c10::IValue value;
+    archive.read("config_yaml", value);
+    return value.toStringRef();
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": " + e.what_without_backtrace());
   }

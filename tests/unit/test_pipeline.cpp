@@ -28,8 +28,11 @@
 #include "rsd/pipeline/teacher_factory.h"
 #include "rsd/pipeline/train_config.h"
 #include "rsd/teacher/risk_cache.h"
+#include "rsd/train/checkpoint.h"
 #include "rsd/util/error.h"
 #include "rsd/util/log_setup.h"
+#include "support/error_message.h"
+#include "support/log_capture.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -657,6 +660,123 @@ TEST(PipelineEvaluation, ConfigMistakesComeBeforeTheCheckpoint) {
   } catch (const rsd::CheckpointError& error) {
     EXPECT_NE(std::string(error.what()).find(all.checkpoint), std::string::npos) << error.what();
   }
+}
+
+// A run's model differs from the config given to rsd_eval (another size, another image size):
+// the tiny user config, synthetic clips for it, and a checkpoint of a model built from `trained`
+// with `trained` as its stored config (or none).
+struct EvaluationOfAnotherRun {
+  TempDir dir;
+  Config config = Config::defaults();
+  Config trained;
+  std::string checkpoint;
+
+  EvaluationOfAnotherRun() {
+    rsd::data::synth::SynthOptions synth;
+    synth.out_dir = dir.file("clips");
+    synth.clips = 1;
+    synth.frames = 3;
+    synth.width = 128;
+    synth.height = 72;
+    synth.threads = 1;
+    synth.top_down = false;
+    rsd::data::synth::write_synthetic_dataset(synth);
+    config.set("data.root", "\"" + synth.out_dir + "\"");
+    config.set("run.progress", "false");
+    config.set("eval.pictures", "0");
+    config.set("data.image", "{height: 64, width: 176}");
+    config.set("data.grid", "{x: [-16.0, 16.0, 1.0], y: [-16.0, 16.0, 1.0]}");
+    config.set("model.image_encoder", "{width: 8, out_channels: 16}");
+    config.set("model.lift", "{depth_bins: [1.0, 33.0, 2.0], context_channels: 8}");
+    config.set("model.bev_encoder", "{channels: 16, blocks: [1, 1], out_channels: 16}");
+    config.set("model.detection_head.hidden", "16");
+    config.set("model.planning_head", "{hidden: 32, heads: 4}");
+    config.set("model.risk_head.hidden", "16");
+    trained = config.clone();
+    trained.set("model.bev_encoder.channels", "24");  // another parameter shape
+    trained.set("data.image", "{height: 48, width: 160}");  // another input size
+  }
+
+  void save_checkpoint(bool with_config) {
+    rsd::model::E2EModel model(pipeline::e2e_model_options_from(trained));
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.1));
+    rsd::train::TrainingProgress progress;
+    progress.step = 7;
+    if (with_config) progress.config_yaml = trained.to_yaml();
+    checkpoint = rsd::train::CheckpointManager(dir.file("run/checkpoints"), 1)
+                     .save(progress, *model, optimizer, /*is_best=*/false);
+  }
+
+  pipeline::EvalJobOptions job() const { return {checkpoint, "all", dir.file("eval")}; }
+};
+
+TEST(PipelineEvaluation, TheModelAndItsInputSizeComeFromTheCheckpointsStoredConfig) {
+  EvaluationOfAnotherRun run;
+  run.save_checkpoint(/*with_config=*/true);
+  const pipeline::EvalSummary summary = pipeline::run_evaluation(run.config, run.job());
+  EXPECT_TRUE(fs::is_regular_file(summary.report_path));
+  EXPECT_FALSE(summary.metrics.empty());
+  const std::string report = read_text(summary.report_path);
+  EXPECT_NE(report.find("the checkpoint's stored config"), std::string::npos) << report;
+}
+
+TEST(PipelineEvaluation, AModelFromTheConfigThatDoesNotFitNamesTheFirstDifferingKey) {
+  EvaluationOfAnotherRun run;
+  run.save_checkpoint(/*with_config=*/true);
+  pipeline::EvalJobOptions job = run.job();
+  job.model_from = pipeline::ModelSource::config;
+  const std::string message = rsd::test::error_message<rsd::CheckpointError>(
+      [&] { pipeline::run_evaluation(run.config, job); });
+  EXPECT_NE(message.find(run.checkpoint), std::string::npos) << message;
+  EXPECT_NE(message.find("differs from the checkpoint's stored config at "
+                         "model.bev_encoder.channels: 16 (<code>:1) vs 24 in the checkpoint"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("(and 2 more: data.image.height data.image.width)"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("without --model-from config"), std::string::npos) << message;
+
+  // The run's own config fits.
+  EXPECT_NO_THROW(pipeline::run_evaluation(run.trained, job));
+}
+
+TEST(PipelineEvaluation, SetOverridesWinOverTheCheckpointAndNameThemselvesWhenTheyDoNotFit) {
+  EvaluationOfAnotherRun run;
+  run.save_checkpoint(/*with_config=*/true);
+  // Not a shape: the checkpoint loads and the override is used (and said so).
+  Config decoded = run.config.clone();
+  decoded.apply_override("model.detection_head.score_threshold=0.5");
+  {
+    rsd::test::LogCapture log;
+    EXPECT_NO_THROW(pipeline::run_evaluation(decoded, run.job()));
+    EXPECT_NE(log.text().find("model.detection_head.score_threshold: 0.5 (--set "
+                              "model.detection_head.score_threshold=0.5) instead of the "
+                              "checkpoint's 0.1"),
+              std::string::npos)
+        << log.text();
+    EXPECT_NE(log.text().find("first model.bev_encoder.channels (16 given, 24 in the checkpoint)"),
+              std::string::npos)
+        << log.text();
+  }
+  // A shape: the checkpoint does not fit the override, which the error names.
+  Config wider = run.config.clone();
+  wider.apply_override("model.bev_encoder.channels=40");
+  const std::string message = rsd::test::error_message<rsd::CheckpointError>(
+      [&] { pipeline::run_evaluation(wider, run.job()); });
+  EXPECT_NE(message.find("at model.bev_encoder.channels: 40 (--set model.bev_encoder.channels=40) "
+                         "vs 24 in the checkpoint"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("drop the --set override"), std::string::npos) << message;
+}
+
+TEST(PipelineEvaluation, ACheckpointWithoutAStoredConfigUsesTheConfigGivenWithAWarning) {
+  EvaluationOfAnotherRun run;
+  run.save_checkpoint(/*with_config=*/false);
+  rsd::test::LogCapture log;
+  EXPECT_THROW(pipeline::run_evaluation(run.config, run.job()), rsd::CheckpointError);
+  EXPECT_NE(log.text().find("stores no config"), std::string::npos) << log.text();
+  EXPECT_NO_THROW(pipeline::run_evaluation(run.trained, run.job()));
 }
 
 }  // namespace

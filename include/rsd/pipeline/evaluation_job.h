@@ -1,6 +1,6 @@
 // What `rsd_eval --config X --checkpoint C --split S [--out DIR]` does, as a library call: build
-// the split's loader and the model from the config, load the checkpoint, evaluate, and write
-// metrics.json, report.md and pictures/ into the output folder.
+// the model (the one the checkpoint holds, see ModelSource) and the split's loader, load the
+// checkpoint, evaluate, and write metrics.json, report.md and pictures/ into the output folder.
 #pragma once
 
 #include <string>
@@ -10,10 +10,22 @@
 
 namespace rsd::pipeline {
 
+/// Where the keys that fix the network come from: model.*, and the image size, BEV grid and
+/// waypoints it was trained on (data.image, data.grid, data.waypoints).
+enum class ModelSource {
+  /// The checkpoint's stored config (the run's resolved config): the config's values of those
+  /// keys are replaced, except keys set by a `--set` override (origin "--set ..."), which win.
+  /// A checkpoint saved without a config falls back to `config` with a warning.
+  checkpoint,
+  /// The config as given, as before checkpoints stored theirs.
+  config,
+};
+
 struct EvalJobOptions {
   std::string checkpoint;  // required: a file written by train::CheckpointManager
   std::string split;       // "train" | "val" | "all"; empty: eval.split
   std::string out_dir;     // empty: default_eval_dir(checkpoint, split)
+  ModelSource model_from = ModelSource::checkpoint;
 };
 
 struct EvalSummary {
@@ -26,9 +38,10 @@ struct EvalSummary {
 /// the checkpoint file.
 std::string default_eval_dir(const std::string& checkpoint, const std::string& split);
 
-/// Evaluates the checkpoint on the split. Throws rsd::ConfigError for bad eval.* keys,
-/// rsd::CheckpointError naming the file when it is missing or does not fit the model,
-/// rsd::DataError for unreadable data.
+/// Evaluates the checkpoint on the split. Throws rsd::ConfigError for bad keys of `config`,
+/// rsd::CheckpointError naming the file when it is missing or does not fit the model (naming
+/// also the first network key where the model's config and the stored one differ, with both
+/// values), rsd::DataError for unreadable data.
 EvalSummary run_evaluation(const Config& config, const EvalJobOptions& options);
 
 }  // namespace rsd::pipeline

@@ -66,6 +66,11 @@ class CheckpointManager {
                                torch::optim::Optimizer* optimizer,
                                const ExtraStateReader& read_extra = {});
 
+  /// The resolved config the checkpoint was saved with (TrainingProgress::config_yaml), without
+  /// loading any weights; empty when it was saved without one. Throws rsd::CheckpointError naming
+  /// the file when it is unreadable.
+  static std::string stored_config(const std::string& path);
+
   /// Removes the temporaries of saves that never finished (a process killed while writing) and
   /// returns how many; logs their count. Only the process that saves may call it, when none of
   /// its saves is under way (the Trainer: rank 0, before training).
