@@ -152,6 +152,7 @@ void Evaluator::add(const data::Batch& batch, const model::E2EOutput& output) {
 
   const torch::Tensor bev_aug = batch.bev_aug.to(torch::kCPU, torch::kDouble).contiguous();
   const auto bev_aug_rows = bev_aug.accessor<double, 3>();
+  const torch::Tensor future_mask_cpu = batch.future_mask.to(torch::kCPU, torch::kBool);
   const int64_t steps = output.waypoints.size(1);
   std::vector<PlanningFrame> frames(size);
   std::vector<std::vector<Eigen::Vector2d>> centers(size);
@@ -165,7 +166,9 @@ void Evaluator::add(const data::Batch& batch, const model::E2EOutput& output) {
         frame.obstacles.push_back({footprint_of(box), box.velocity});
       }
     }
-    if (options_.agent_futures) {
+    // Only frames whose whole future has ground truth count for the ST-P3 metric.
+    const bool full_future = future_mask_cpu[b].all().item<bool>();
+    if (options_.agent_futures && full_future) {
       Eigen::Matrix4d augmentation;
       for (int r = 0; r < 4; ++r) {
         for (int c = 0; c < 4; ++c) augmentation(r, c) = bev_aug_rows[b][r][c];
