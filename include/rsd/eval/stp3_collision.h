@@ -7,9 +7,9 @@
 // numbers compare with the ones it prints.
 //
 // Frames: inputs are in librsd's ego frame (x forward, y left, metres). The reference works in
-// Bench2Drive's LiDAR frame (x right, y forward, origin at the LIDAR_TOP mount, kStp3LidarX ahead
-// of the ego's origin); positions of agents are converted here. Trajectories are displacements
-// from the current pose, which both frames share up to the axis swap.
+// Bench2Drive's LiDAR frame (x right, y forward, origin at the LIDAR_TOP mount, at x = kStp3LidarX
+// in the ego frame); positions of agents are converted here. Trajectories are displacements from
+// the current pose, which both frames share up to the axis swap.
 #pragma once
 
 #include <Eigen/Core>
