@@ -183,6 +183,14 @@ int64_t torch_long(float value) {
   return static_cast<int64_t>(std::trunc(value));
 }
 
+// The float32 the reference's trajectory tensors hold (beyond float's range: infinite).
+float to_float(double value) {
+  constexpr double kLargest = std::numeric_limits<float>::max();
+  if (value > kLargest) return std::numeric_limits<float>::infinity();
+  if (value < -kLargest) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(value);  // NaN stays NaN
+}
+
 int64_t clamp_to_grid(int64_t index) { return std::clamp<int64_t>(index, 0, kCells - 1); }
 
 // The ego box's cells relative to the trajectory point, as skimage.draw.polygon returns them for
@@ -243,8 +251,8 @@ int64_t Stp3Occupancy::occupied_cells() const {
 
 Stp3Cells stp3_cells(const Eigen::Vector2d& point) {
   // The reference's trajectories are float32 tensors in the LiDAR frame (x right, y forward).
-  const auto lidar_x = static_cast<float>(-point.y());
-  const auto lidar_y = static_cast<float>(point.x());
+  const float lidar_x = to_float(-point.y());
+  const float lidar_y = to_float(point.x());
   Stp3Cells cells;
   // evaluate_single_coll: (y, x) / dx + the box's cells; rows counted from the far edge.
   for (const auto& [row_offset, col_offset] : ego_box()) {
