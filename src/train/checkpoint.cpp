@@ -254,6 +254,10 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
     return progress;
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": " + e.what_without_backtrace());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // e.g. torch::jit::ObjectAttributeError of Optimizer::load
+    throw CheckpointError(path + ": " + e.what());
   }
 }
 

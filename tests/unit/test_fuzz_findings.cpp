@@ -125,4 +125,28 @@ TEST(FuzzFindings, CheckpointWithDamagedPickledTypesIsACheckpointError) {
             std::string::npos);
 }
 
+// fuzz_checkpoint (tests/unit/data/fuzz_checkpoint_optimizer_field.pt, a checkpoint of the
+// harness's model with a damaged optimiser archive): AdamW::load threw
+// torch::jit::ObjectAttributeError ("does not have a field with name 'params/6'"), not a
+// c10::Error, which escaped CheckpointManager::load instead of a CheckpointError naming the file.
+TEST(FuzzFindings, CheckpointWithDamagedOptimiserStateIsACheckpointError) {
+  struct NetImpl : torch::nn::Module {  // the model of tests/fuzz/fuzz_checkpoint.cpp
+    NetImpl()
+        : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 3, 3)))),
+          norm(register_module("norm", torch::nn::BatchNorm2d(3))),
+          head(register_module("head", torch::nn::Linear(3, 2))) {}
+    torch::nn::Conv2d conv;
+    torch::nn::BatchNorm2d norm;
+    torch::nn::Linear head;
+  };
+  NetImpl model;
+  torch::optim::AdamW optimizer(model.parameters(), torch::optim::AdamWOptions(1e-3));
+  const std::string path =
+      std::string(RSD_SOURCE_DIR) + "/tests/unit/data/fuzz_checkpoint_optimizer_field.pt";
+  EXPECT_NE(error_message<rsd::CheckpointError>([&] {
+              rsd::train::CheckpointManager::load(path, model, &optimizer);
+            }).find(path + ": "),
+            std::string::npos);
+}
+
 }  // namespace
