@@ -1,5 +1,4 @@
 // rsd_bench: the project's benchmarks (Google Benchmark), each a subcommand.
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 
@@ -53,7 +52,7 @@ int main(int argc, char** argv) {
   rsd::bench::add_ddp_flags(*ddp, *ddp_worker, ddp_options);
 
   return rsd::app::run(app, argc, argv, [&]() -> int {
-    at::set_num_threads(rsd::pipeline::resolve_num_threads(settings.threads));
+    rsd::pipeline::set_intra_op_threads(rsd::pipeline::resolve_num_threads(settings.threads));
     if (copy->parsed()) {
       const std::size_t bytes = static_cast<std::size_t>(copy_mb) << 20;
       rsd::bench::register_copy_benchmarks(bytes);

@@ -2,6 +2,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <opencv2/core/utility.hpp>
 #include <sched.h>
 
@@ -65,9 +66,22 @@ int resolve_num_threads(int requested) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+void set_intra_op_threads(int threads) {
+  at::set_num_threads(threads);
+  // Debian's libblas.so.3 is OpenBLAS once libopenblas0-pthread is installed (scripts/setup.sh).
+  // OpenBLAS reads OPENBLAS_NUM_THREADS when it is loaded, before main, so only its setter can
+  // still change its thread count; looked up at run time because the reference BLAS and PyPI's
+  // torch (MKL inside) have none.
+  if (std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(1);
+  }
+}
+
 int apply_run_options(const RunOptions& options, int64_t rank) {
   const int threads = resolve_num_threads(options.num_threads);
-  at::set_num_threads(threads);
+  set_intra_op_threads(threads);
   cv::setNumThreads(0);
   if (options.deterministic) {
     // cuBLAS is deterministic only with a fixed workspace; libtorch refuses its CUDA matrix

@@ -3,6 +3,7 @@
 // process setup, the launcher's worker arguments and the evaluation folder.
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -514,6 +515,53 @@ TEST(PipelineProcess, RunOptionsReadFromConfigAndApplied) {
   config.apply_override("run.log_level=info");
   config.apply_override("run.num_threads=-2");
   EXPECT_THROW(pipeline::run_options_from(config), rsd::ConfigError);
+}
+
+// OPENBLAS_NUM_THREADS and libtorch's thread count as they were before a test changed them.
+class ThreadSettings {
+ public:
+  ThreadSettings() : threads_(at::get_num_threads()), had_variable_(std::getenv(kVariable) != nullptr) {
+    if (had_variable_) variable_ = std::getenv(kVariable);
+  }
+  ~ThreadSettings() {
+    if (had_variable_) {
+      ::setenv(kVariable, variable_.c_str(), 1);
+    } else {
+      ::unsetenv(kVariable);
+    }
+    at::set_num_threads(threads_);
+  }
+  static constexpr const char* kVariable = "OPENBLAS_NUM_THREADS";
+
+ private:
+  int threads_;
+  bool had_variable_;
+  std::string variable_;
+};
+
+// libtorch calls BLAS from inside its OpenMP team: an OpenBLAS (Debian's libblas.so.3 once
+// libopenblas0-pthread is installed) must not add threads of its own, unless the user asks for them.
+TEST(PipelineProcess, IntraOpThreadsKeepOpenBlasToOneThreadUnlessTheEnvironmentSetsIt) {
+  const ThreadSettings restore;
+  ::unsetenv(ThreadSettings::kVariable);
+  pipeline::set_intra_op_threads(2);
+  EXPECT_EQ(at::get_num_threads(), 2);
+
+  using GetThreads = int (*)();
+  using SetThreads = void (*)(int);
+  const auto openblas_threads =
+      reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  const auto set_openblas_threads =
+      reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (openblas_threads == nullptr || set_openblas_threads == nullptr) {
+    GTEST_SKIP() << "this process's BLAS is not OpenBLAS: nothing to limit";
+  }
+  EXPECT_EQ(openblas_threads(), 1);
+
+  set_openblas_threads(2);
+  ::setenv(ThreadSettings::kVariable, "2", 1);
+  pipeline::set_intra_op_threads(2);
+  EXPECT_EQ(openblas_threads(), 2) << "OPENBLAS_NUM_THREADS is the user's choice";
 }
 
 // The cuDNN and determinism flags libtorch's global context holds while the test changes them.

@@ -40,7 +40,13 @@ dist::DistOptions dist_options_from(const Config& config);
 /// The thread count `requested` stands for (0 or less: every core the process may use).
 int resolve_num_threads(int requested);
 
-/// Applies the process-wide part of `options`: intra-op threads (at::set_num_threads; Debian's
+/// Sets libtorch's intra-op threads (at::set_num_threads) and keeps an OpenBLAS behind libtorch's
+/// matrix products to one thread of its own unless OPENBLAS_NUM_THREADS says otherwise: libtorch
+/// calls it from inside its OpenMP team, where OpenBLAS's own threads would oversubscribe the cores
+/// (docs/performance.md). No effect on other BLAS libraries.
+void set_intra_op_threads(int threads);
+
+/// Applies the process-wide part of `options`: intra-op threads (set_intra_op_threads; Debian's
 /// libtorch otherwise starts with one), OpenCV's own threads (off: the loader has its workers), the
 /// seed, determinism (with CUBLAS_WORKSPACE_CONFIG=:4096:8 unless already set: deterministic
 /// cuBLAS needs it) and cuDNN's autotuner (run.cudnn_benchmark, off when deterministic). Returns
