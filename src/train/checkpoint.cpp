@@ -180,17 +180,39 @@ CheckpointManager::CheckpointManager(std::string directory, int keep_last)
   if (ec) throw CheckpointError("cannot create checkpoint folder " + directory_ + ": " + ec.message());
 }
 
-std::string CheckpointManager::save(const TrainingProgress& progress, const torch::nn::Module& model,
-                                    const torch::optim::Optimizer& optimizer, bool is_best,
-                                    const ExtraStateWriter& write_extra) const {
-  torch::serialize::OutputArchive archive;
-  archive.write("format_version", c10::IValue(kFormatVersion));
+void write_progress(torch::serialize::OutputArchive& archive, const TrainingProgress& progress) {
   archive.write("step", c10::IValue(progress.step));
   archive.write("epoch", c10::IValue(progress.epoch));
   archive.write("samples_in_epoch", c10::IValue(progress.samples_in_epoch));
   archive.write("best_metric", c10::IValue(progress.best_metric));
   archive.write("bad_steps", c10::IValue(progress.bad_steps));
   archive.write("config_yaml", c10::IValue(progress.config_yaml));
+}
+
+TrainingProgress read_progress(torch::serialize::InputArchive& archive) {
+  c10::IValue value;
+  TrainingProgress progress;
+  archive.read("step", value);
+  progress.step = value.toInt();
+  archive.read("epoch", value);
+  progress.epoch = value.toInt();
+  archive.read("samples_in_epoch", value);
+  progress.samples_in_epoch = value.toInt();
+  archive.read("best_metric", value);
+  progress.best_metric = value.toDouble();
+  archive.read("bad_steps", value);
+  progress.bad_steps = value.toInt();
+  archive.read("config_yaml", value);
+  progress.config_yaml = value.toStringRef();
+  return progress;
+}
+
+std::string CheckpointManager::save(const TrainingProgress& progress, const torch::nn::Module& model,
+                                    const torch::optim::Optimizer& optimizer, bool is_best,
+                                    const ExtraStateWriter& write_extra) const {
+  torch::serialize::OutputArchive archive;
+  archive.write("format_version", c10::IValue(kFormatVersion));
+  write_progress(archive, progress);
   write_module(archive, model);
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
@@ -224,20 +246,7 @@ TrainingProgress CheckpointManager::load(const std::string& path, torch::nn::Mod
   torch::serialize::InputArchive archive;
   open_checkpoint(archive, path);
   try {
-    c10::IValue value;
-    TrainingProgress progress;
-    archive.read("step", value);
-    progress.step = value.toInt();
-    archive.read("epoch", value);
-    progress.epoch = value.toInt();
-    archive.read("samples_in_epoch", value);
-    progress.samples_in_epoch = value.toInt();
-    archive.read("best_metric", value);
-    progress.best_metric = value.toDouble();
-    archive.read("bad_steps", value);
-    progress.bad_steps = value.toInt();
-    archive.read("config_yaml", value);
-    progress.config_yaml = value.toStringRef();
+    TrainingProgress progress = read_progress(archive);
     read_module(archive, model, path);
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optimizer_archive;

@@ -329,12 +329,7 @@ struct TrainerBase::Impl {
     archive.write("failure", c10::IValue(failure));
     archive.write("restored", c10::IValue(restored.has_value()));
     if (restored) {
-      archive.write("step", c10::IValue(restored->step));
-      archive.write("epoch", c10::IValue(restored->epoch));
-      archive.write("samples_in_epoch", c10::IValue(restored->samples_in_epoch));
-      archive.write("best_metric", c10::IValue(restored->best_metric));
-      archive.write("bad_steps", c10::IValue(restored->bad_steps));
-      archive.write("config_yaml", c10::IValue(restored->config_yaml));
+      write_progress(archive, *restored);
       write_extra_state(archive);
       at::Generator generator = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(generator.mutex());
@@ -362,19 +357,7 @@ struct TrainerBase::Impl {
     }
     archive.read("restored", value);
     if (!value.toBool()) return std::nullopt;
-    TrainingProgress progress;
-    archive.read("step", value);
-    progress.step = value.toInt();
-    archive.read("epoch", value);
-    progress.epoch = value.toInt();
-    archive.read("samples_in_epoch", value);
-    progress.samples_in_epoch = value.toInt();
-    archive.read("best_metric", value);
-    progress.best_metric = value.toDouble();
-    archive.read("bad_steps", value);
-    progress.bad_steps = value.toInt();
-    archive.read("config_yaml", value);
-    progress.config_yaml = value.toStringRef();
+    TrainingProgress progress = read_progress(archive);
     read_extra_state(archive);
     torch::Tensor rng_state;
     archive.read("rng_state", rng_state);

@@ -36,6 +36,11 @@ struct TrainingProgress {
 using ExtraStateWriter = std::function<void(torch::serialize::OutputArchive&)>;
 using ExtraStateReader = std::function<void(torch::serialize::InputArchive&)>;
 
+/// The progress fields as checkpoints store them (also what rank 0 broadcasts on resume).
+void write_progress(torch::serialize::OutputArchive& archive, const TrainingProgress& progress);
+/// Throws (libtorch's error) when a field is missing.
+TrainingProgress read_progress(torch::serialize::InputArchive& archive);
+
 class CheckpointManager {
  public:
   /// `directory` is runs/<name>/checkpoints (created when missing).
