@@ -5,12 +5,12 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
 
 #include "risk_cache_format.h"
+#include "util/fnv1a.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 
@@ -90,17 +90,6 @@ data::ObjectClass class_from(const std::string& name, const std::string& where) 
 
 Eigen::Vector3d vector3(const nlohmann::json& value) {
   return {value.at(0).get<double>(), value.at(1).get<double>(), value.at(2).get<double>()};
-}
-
-std::string fnv1a_64_hex(const std::string& text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (const unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return hex;
 }
 
 // "teacher.rule.ttc_critical_s" -> "teacher.rule": the config section a setting belongs to.
@@ -265,7 +254,7 @@ CachedFrame decode_record(const std::string& blob, const std::string& path, int 
 
 std::string settings_hash(const SettingsMap& settings) {
   if (settings.empty()) return "";
-  return detail::fnv1a_64_hex(detail::dump(nlohmann::json(settings)));
+  return fnv1a_64_hex(detail::dump(nlohmann::json(settings)));
 }
 
 std::string settings_difference(const SettingsMap& cached, const SettingsMap& expected) {

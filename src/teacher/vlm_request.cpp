@@ -3,7 +3,6 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
-#include <cinttypes>
 #include <cstdio>
 
 #include "answer_parser.h"
@@ -138,17 +137,6 @@ std::string jpeg_data_url(const data::Camera& camera) {
     bytes.assign(encoded.begin(), encoded.end());
   }
   return "data:image/jpeg;base64," + base64_encode(bytes);
-}
-
-std::string fnv1a_hex(const std::string& text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (const char c : text) {
-    hash ^= static_cast<uint8_t>(c);
-    hash *= 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016" PRIx64, hash);
-  return hex;
 }
 
 nlohmann::json build_chat_request(const VlmTeacherOptions& options, const std::string& system,

@@ -37,9 +37,6 @@ std::string jpeg_data_url(const data::Camera& camera);
 
 std::string base64_encode(const std::string& bytes);
 
-/// 64-bit FNV-1a, as 16 hex digits (stable across platforms and runs, unlike std::hash).
-std::string fnv1a_hex(const std::string& text);
-
 /// The chat-completions request body.
 nlohmann::json build_chat_request(const VlmTeacherOptions& options, const std::string& system,
                                   const std::string& prompt,

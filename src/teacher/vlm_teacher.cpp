@@ -19,6 +19,7 @@
 #include "http_client.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
+#include "util/fnv1a.h"
 #include "vlm_request.h"
 
 namespace rsd::teacher {
@@ -129,7 +130,7 @@ TeacherInfo vlm_teacher_info(const VlmTeacherOptions& options) {
                                                             : options.system_prompt;
   const std::string& prompt = options.prompt_template.empty() ? default_vlm_prompt_template()
                                                               : options.prompt_template;
-  TeacherInfo info{"vlm", options.model, detail::fnv1a_hex(system + "\n---\n" + prompt),
+  TeacherInfo info{"vlm", options.model, fnv1a_64_hex(system + "\n---\n" + prompt),
                    match_settings(options.match), /*uses_ego_path=*/false};
   std::string cameras;
   for (const auto& camera : options.cameras) cameras += (cameras.empty() ? "" : ", ") + camera;
