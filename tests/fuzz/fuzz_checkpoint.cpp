@@ -4,8 +4,6 @@
 // RSD_FUZZ_WRITE_SEED=<folder> saves real checkpoints of the same model there and exits.
 #include <torch/torch.h>
 
-#include <cstdlib>
-
 #include "fuzz_input.h"
 #include "rsd/train/checkpoint.h"
 #include "rsd/util/error.h"
@@ -40,20 +38,19 @@ void write_seed(const std::string& folder) {
   progress.config_yaml = "train:\n  lr: 0.001\n";
   const rsd::train::CheckpointManager manager(folder, 3);
   manager.save(progress, *net, optimizer, /*is_best=*/true);
-  std::exit(0);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* folder = std::getenv("RSD_FUZZ_WRITE_SEED")) write_seed(folder);
+  rsd::fuzz::write_seed_if_asked(write_seed);
   torch::set_num_threads(1);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = rsd::fuzz::scratch_dir() + "/step_1.pt";
-  rsd::fuzz::write_bytes(path, rsd::fuzz::as_string(data, size));
+  rsd::fuzz::write_input(path, data, size);
   FuzzNet net;
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-3));
   try {

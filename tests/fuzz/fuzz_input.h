@@ -1,11 +1,13 @@
 // What the harnesses share: a private scratch folder per fuzzing process and writing the input
-// there, since the readers under test take paths.
+// there, since the readers under test take paths; the RSD_FUZZ_WRITE_SEED switch of the harnesses
+// that write their own seed inputs.
 #pragma once
 
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -33,6 +35,20 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 
 inline std::string as_string(const uint8_t* data, size_t size) {
   return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+/// The fuzzer's input as the file `path`, for readers that take a path.
+inline void write_input(const std::string& path, const uint8_t* data, size_t size) {
+  write_bytes(path, as_string(data, size));
+}
+
+/// For LLVMFuzzerInitialize: RSD_FUZZ_WRITE_SEED=<folder> has the harness write real inputs of
+/// its format there (scripts/fuzz.sh seeds the corpus with them) and exit instead of fuzzing.
+inline void write_seed_if_asked(void (*write_seed)(const std::string& folder)) {
+  if (const char* folder = std::getenv("RSD_FUZZ_WRITE_SEED")) {
+    write_seed(folder);
+    std::exit(0);
+  }
 }
 
 /// `text` cut at each line equal to `separator` (the line itself dropped).

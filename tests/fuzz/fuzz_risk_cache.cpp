@@ -3,8 +3,6 @@
 // RSD_FUZZ_WRITE_SEED=<folder> writes a real cache file there (two frames, one failed) and exits.
 #include <torch/torch.h>
 
-#include <cstdlib>
-
 #include "fuzz_input.h"
 #include "rsd/teacher/risk_cache.h"
 #include "rsd/teacher/risk_cache_reader.h"
@@ -49,13 +47,12 @@ void write_seed(const std::string& folder) {
 
   std::filesystem::create_directories(folder);
   file.write(folder + "/seed" + teacher::kRiskCacheExtension);
-  std::exit(0);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* folder = std::getenv("RSD_FUZZ_WRITE_SEED")) write_seed(folder);
+  rsd::fuzz::write_seed_if_asked(write_seed);
   torch::set_num_threads(1);
   return 0;
 }
@@ -66,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)made;
   const std::string clip = "Fuzz_Town01_Route1_Weather1";
   const std::string path = folder + "/" + clip + teacher::kRiskCacheExtension;
-  rsd::fuzz::write_bytes(path, rsd::fuzz::as_string(data, size));
+  rsd::fuzz::write_input(path, data, size);
   const GridSpec grid = fuzz_grid();
 
   std::vector<int> frames = {0, 1, 2};
