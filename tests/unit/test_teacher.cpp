@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +27,7 @@
 #include "rsd/util/logging.h"
 #include "support/fixtures.h"
 #include "support/http_test_server.h"
+#include "support/log_capture.h"
 #include "support/temp_dir.h"
 
 namespace rsd::teacher {
@@ -294,32 +294,6 @@ TEST_F(VlmTeacherTest, RejectedKeyStopsTheRunWithoutLeakingIt) {
   }
 }
 
-// Every message the library logs while it lives, at debug level and above.
-class LogCapture {
- public:
-  LogCapture() : previous_level_(logging::level()) {
-    logging::set_level(logging::Level::debug);
-    logging::set_sink({[this](logging::Level, const std::string& message) {
-                         const std::lock_guard<std::mutex> lock(mutex_);
-                         messages_.push_back(message);
-                       },
-                       {}});
-  }
-  ~LogCapture() {
-    logging::set_sink({});
-    logging::set_level(previous_level_);
-  }
-  std::vector<std::string> messages() const {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    return messages_;
-  }
-
- private:
-  logging::Level previous_level_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> messages_;
-};
-
 TEST_F(VlmTeacherTest, AnEchoedKeyReachesNoLogLineJudgementOrError) {
   // Servers that echo the request's Authorization header: in an error body (the key where the
   // excerpt is cut), in the answer text, in another case, and JSON-escaped (whole only once the
@@ -342,7 +316,7 @@ TEST_F(VlmTeacherTest, AnEchoedKeyReachesNoLogLineJudgementOrError) {
   VlmTeacherOptions o = options(server);
   o.retries = 3;
   o.concurrency = 1;
-  LogCapture log;
+  test::LogCapture log(logging::Level::debug);
   const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
   EXPECT_EQ(judgement.status, JudgementStatus::failed);
   EXPECT_EQ(server.requests().size(), 4u);

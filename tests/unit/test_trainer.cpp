@@ -14,7 +14,6 @@
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +26,7 @@
 #include "rsd/train/trainer.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
+#include "support/log_capture.h"
 #include "support/temp_dir.h"
 #include "support/tiny_e2e.h"
 
@@ -680,27 +680,6 @@ TEST(TrainerAmp, Fp16WithoutFp16AutocastOnTheDeviceIsRefusedAtRun) {
 // ---------------------------------------------------------------------------------------------
 // Robustness: bad steps leave no trace, resume after a kill at any moment.
 
-// Collects what the library logs while alive (warnings of skipped steps and checkpoints).
-class CapturedLog {
- public:
-  CapturedLog() {
-    rsd::logging::set_sink({[this](rsd::logging::Level, const std::string& message) {
-                              std::lock_guard<std::mutex> lock(mutex_);
-                              text_ += message + "\n";
-                            },
-                            {}});
-  }
-  ~CapturedLog() { rsd::logging::set_sink({}); }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return text_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string text_;
-};
-
 // Records, after every step, whether it was skipped, the count of bad steps in a row and a copy
 // of the module's parameters.
 class StepRecorder : public Hook {
@@ -819,7 +798,7 @@ class NanGradientLineModule : public LineModule {
 };
 
 TEST(Trainer, AFiniteLossWithANonFiniteGradientIsABadStepAndLeavesTheWeights) {
-  CapturedLog log;
+  rsd::test::LogCapture log;
   auto module = std::make_shared<NanGradientLineModule>();
   TrainerOptions options = line_options("", 5);  // the rate reaches 0 at the fifth step
   rsd::train::Trainer<Points> trainer(options, module, std::make_shared<LineSource>(4));
@@ -867,7 +846,7 @@ TEST(Checkpoint, ResumeTakesTheNewestStepThatLoadsWhateverLastNames) {
   // Killed after step_10.pt was renamed into place, before `last` was rewritten.
   std::ofstream(dir.file("checkpoints/last")) << "step_5.pt\n";
   {
-    CapturedLog log;
+    rsd::test::LogCapture log;
     const auto restored = manager.resume(*module->net, optimizer);
     ASSERT_TRUE(restored.has_value());
     EXPECT_EQ(restored->step, 10);
@@ -877,7 +856,7 @@ TEST(Checkpoint, ResumeTakesTheNewestStepThatLoadsWhateverLastNames) {
   // A newest checkpoint cut short falls back to the previous one, with a warning naming it.
   std::filesystem::resize_file(dir.file("checkpoints/step_10.pt"), 100);
   std::ofstream(dir.file("checkpoints/last")) << "step_10.pt\n";
-  CapturedLog log;
+  rsd::test::LogCapture log;
   const auto restored = manager.resume(*module->net, optimizer);
   ASSERT_TRUE(restored.has_value());
   EXPECT_EQ(restored->step, 5);

@@ -3,6 +3,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "rsd/util/logging.h"
 
@@ -17,7 +18,7 @@ class LogCapture {
     logging::set_level(level);
     logging::set_sink({[this](logging::Level, const std::string& message) {
                          const std::lock_guard<std::mutex> lock(mutex_);
-                         text_ += message + "\n";
+                         messages_.push_back(message);
                        },
                        {}});
   }
@@ -28,15 +29,24 @@ class LogCapture {
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
+  /// Every message, one per line.
   std::string text() const {
     const std::lock_guard<std::mutex> lock(mutex_);
-    return text_;
+    std::string text;
+    for (const auto& message : messages_) text += message + "\n";
+    return text;
+  }
+
+  /// Every message on its own, for checks that count messages or look at each one.
+  std::vector<std::string> messages() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return messages_;
   }
 
  private:
   logging::Level previous_level_;
   mutable std::mutex mutex_;
-  std::string text_;
+  std::vector<std::string> messages_;
 };
 
 }  // namespace rsd::test
