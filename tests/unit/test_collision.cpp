@@ -35,6 +35,7 @@
 #include "rsd/pipeline/eval_config.h"
 #include "rsd/util/error.h"
 #include "support/error_message.h"
+#include "support/planning_frames.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -47,6 +48,8 @@ using rsd::eval::PlanningAccumulator;
 using rsd::eval::PlanningFrame;
 using rsd::eval::Stp3Occupancy;
 using Cell = std::pair<int64_t, int64_t>;
+using rsd::test::planning_frame;
+using rsd::test::straight_ahead;
 namespace fs = std::filesystem;
 
 std::set<Cell> occupied(const Stp3Occupancy& occupancy) {
@@ -57,13 +60,6 @@ std::set<Cell> occupied(const Stp3Occupancy& occupancy) {
     }
   }
   return cells;
-}
-
-// Six waypoints 0.5 s apart straight ahead at `speed` m/s.
-std::vector<Vector2d> straight(double speed) {
-  std::vector<Vector2d> points;
-  for (int k = 0; k < 6; ++k) points.emplace_back(speed * 0.5 * (k + 1), 0.0);
-  return points;
 }
 
 // A car (4.5 m x 1.9 m) driving in the lane to the ego's left at 2 m/s that turns into the ego's
@@ -81,17 +77,9 @@ std::vector<std::vector<Footprint>> cut_in_future() {
   return futures;
 }
 
-PlanningFrame frame_of(std::vector<Vector2d> predicted, std::vector<Vector2d> target) {
-  PlanningFrame frame;
-  frame.valid.assign(predicted.size(), true);
-  frame.predicted = std::move(predicted);
-  frame.target = std::move(target);
-  return frame;
-}
-
 // The ego driving on at 4 m/s while the ground truth slowed to 3 m/s behind the cut-in car.
 PlanningFrame cut_in_frame() {
-  PlanningFrame frame = frame_of(straight(4.0), straight(3.0));
+  PlanningFrame frame = planning_frame(straight_ahead(4.0), straight_ahead(3.0));
   frame.obstacles = {{kCutInNow, kCutInVelocity}};
   frame.agent_futures = cut_in_future();
   return frame;
@@ -206,7 +194,7 @@ TEST(EvalStp3Collision, StepsWhereTheGroundTruthCollidesAreSkipped) {
   // Frame A: the ground truth itself drives on at 4 m/s into the car, like the prediction: its
   // step 6 is not counted. Frame B: the cut-in frame, whose ground truth slowed down: counted.
   PlanningFrame a = cut_in_frame();
-  a.target = straight(4.0);
+  a.target = straight_ahead(4.0);
   const rsd::eval::Stp3Collisions per_step = [&] {
     std::vector<Stp3Occupancy> occupancy(6);
     for (int k = 0; k < 6; ++k) occupancy[k].add((*a.agent_futures)[k][0]);
@@ -234,8 +222,8 @@ TEST(EvalStp3Collision, CentreCellIsTheOneTheReferenceReads) {
   EXPECT_TRUE(cells.centre_inside);
   EXPECT_EQ(cells.centre_row, 49);
   EXPECT_EQ(cells.centre_col, 49);
-  PlanningFrame standing = frame_of(std::vector<Vector2d>(6, Vector2d::Zero()),
-                                    std::vector<Vector2d>(6, Vector2d::Zero()));
+  PlanningFrame standing = planning_frame(std::vector<Vector2d>(6, Vector2d::Zero()),
+                                          std::vector<Vector2d>(6, Vector2d::Zero()));
   standing.agent_futures.emplace(6);
   (*standing.agent_futures)[2].push_back(
       {Vector2d(25.5 + rsd::eval::kStp3LidarX, 25.5), 1.0, 1.0, 0.0});

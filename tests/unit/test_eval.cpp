@@ -19,6 +19,7 @@
 #include "rsd/eval/risk_metrics.h"
 #include "rsd/eval/score_histogram.h"
 #include "rsd/util/error.h"
+#include "support/planning_frames.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -31,24 +32,11 @@ using rsd::eval::MovingObstacle;
 using rsd::eval::PlanningAccumulator;
 using rsd::eval::PlanningFrame;
 using rsd::eval::ScoredMatch;
+using rsd::test::planning_frame;
+using rsd::test::straight_ahead;
 namespace fs = std::filesystem;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Six waypoints 0.5 s apart straight ahead, `metres_per_step` apart: (2(k+1), 0) by default.
-std::vector<Vector2d> straight_ahead(double metres_per_step = 2.0) {
-  std::vector<Vector2d> points;
-  for (int k = 0; k < 6; ++k) points.emplace_back(metres_per_step * (k + 1), 0.0);
-  return points;
-}
-
-PlanningFrame frame_of(std::vector<Vector2d> predicted, std::vector<Vector2d> target) {
-  PlanningFrame frame;
-  frame.valid.assign(predicted.size(), true);
-  frame.predicted = std::move(predicted);
-  frame.target = std::move(target);
-  return frame;
-}
 
 MovingObstacle parked_car(double x, double y) {
   return {Footprint{Vector2d(x, y), 4.0, 2.0, 0.0}, Vector2d::Zero()};
@@ -70,7 +58,7 @@ TEST(EvalPlanning, L2PerStepAndAveragedConventionsDifferAsDocumented) {
   std::vector<Vector2d> predicted = target;
   for (int k = 0; k < 6; ++k) predicted[k].y() += 0.1 * (k + 1);
   PlanningAccumulator planning(ego_4_by_2());
-  planning.add(frame_of(predicted, target));
+  planning.add(planning_frame(predicted, target));
   const MetricSet metrics = planning.metrics();
   // Per step (UniAD): the error at 1 s (step 2), 2 s (step 4), 3 s (step 6).
   EXPECT_NEAR(metrics.get("planning/all/l2/1s"), 0.2, 1e-12);
@@ -87,11 +75,11 @@ TEST(EvalPlanning, MaskedStepsAndGroupsAreCountedSeparately) {
   PlanningAccumulator planning(ego_4_by_2());
   const std::vector<Vector2d> target = straight_ahead();
   // Frame A: exact. Frame B: 1 m off everywhere, but only its first two steps have ground truth.
-  PlanningFrame exact = frame_of(target, target);
+  PlanningFrame exact = planning_frame(target, target);
   exact.groups = {"command.lane_follow"};
   std::vector<Vector2d> shifted = target;
   for (Vector2d& point : shifted) point.y() += 1.0;
-  PlanningFrame cut = frame_of(shifted, target);
+  PlanningFrame cut = planning_frame(shifted, target);
   for (int k = 2; k < 6; ++k) cut.valid[k] = false;
   cut.groups = {"command.turn_left"};
   planning.add(exact);
@@ -130,10 +118,10 @@ TEST(EvalPlanning, L2FollowsUniAdAndVadExactlyWithMaskedSteps) {
     off[k].y() += k < 4 ? 1.0 : 7.0;
     far[k].y() += 5.0;
   }
-  PlanningFrame a = frame_of(drifting, target);
-  PlanningFrame b = frame_of(off, target);
+  PlanningFrame a = planning_frame(drifting, target);
+  PlanningFrame b = planning_frame(off, target);
   b.valid[4] = b.valid[5] = false;
-  PlanningFrame c = frame_of(far, target);
+  PlanningFrame c = planning_frame(far, target);
   c.valid.assign(6, false);
   PlanningAccumulator planning(ego_4_by_2());
   planning.add(a);
@@ -156,7 +144,7 @@ TEST(EvalPlanning, HorizonsMustBeWholeStepsAndBeyondTheHorizonIsUndefined) {
   EXPECT_THROW(PlanningAccumulator{options}, rsd::ConfigError);
   options.horizons_s = {1.0, 4.0};  // 4 s needs 8 steps; the frames have 6
   PlanningAccumulator planning(options);
-  planning.add(frame_of(straight_ahead(), straight_ahead()));
+  planning.add(planning_frame(straight_ahead(), straight_ahead()));
   EXPECT_TRUE(std::isnan(planning.metrics().get("planning/all/l2/4s")));
 }
 
@@ -180,7 +168,7 @@ TEST(EvalCollision, CollisionAgainstAParkedCarAndANearMiss) {
   // Ego 4 m x 2 m at x = 2(k+1): it spans [2k, 2k+4]. A parked car at x = 10 spans [8, 12]:
   // step 3 (2 s, ego [6, 10]) is the first overlap; step 2 (ego [4, 8]) only touches.
   PlanningAccumulator planning(ego_4_by_2());
-  PlanningFrame crash = frame_of(straight_ahead(), straight_ahead());
+  PlanningFrame crash = planning_frame(straight_ahead(), straight_ahead());
   crash.obstacles = {parked_car(10.0, 0.0)};
   planning.add(crash);
   MetricSet metrics = planning.metrics();
@@ -195,7 +183,7 @@ TEST(EvalCollision, CollisionAgainstAParkedCarAndANearMiss) {
   // Near miss: the same car 2.1 m to the left leaves 0.1 m between the ego (y <= 1) and it (y
   // >= 1.1).
   PlanningAccumulator near_miss_planning(ego_4_by_2());
-  PlanningFrame near_miss = frame_of(straight_ahead(), straight_ahead());
+  PlanningFrame near_miss = planning_frame(straight_ahead(), straight_ahead());
   near_miss.obstacles = {parked_car(10.0, 2.1)};
   near_miss_planning.add(near_miss);
   metrics = near_miss_planning.metrics();
