@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "rsd/config/config.h"
-#include "rsd/data/synth/synth.h"
 #include "rsd/model/gt_boxes.h"
 #include "rsd/pipeline/data_config.h"
 #include "rsd/pipeline/data_sources.h"
@@ -34,6 +33,7 @@
 #include "rsd/util/log_setup.h"
 #include "support/error_message.h"
 #include "support/log_capture.h"
+#include "support/synthetic_dataset.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -412,19 +412,11 @@ TEST(PipelineRiskSource, ReadsTheCacheOnTheConfiguredGrid) {
 
 TEST(PipelineRiskCache, FailsWhenMoreFramesFailedThanTeacherMaxFailedFractionAllows) {
   TempDir dir;
-  rsd::data::synth::SynthOptions synth;
-  synth.out_dir = dir.file("clips");
-  synth.clips = 1;
-  synth.frames = 3;
-  synth.width = 128;
-  synth.height = 72;
-  synth.threads = 1;
-  synth.top_down = false;
-  rsd::data::synth::write_synthetic_dataset(synth);
+  const std::string clips = rsd::test::write_small_synthetic_dataset(dir.file("clips"));
   // A jsonl teacher with no answers fails every frame ("no answer in ...").
   const std::string answers = dir.write("answers.jsonl", "");
   Config config = Config::defaults();
-  config.set("data.root", "\"" + synth.out_dir + "\"");
+  config.set("data.root", "\"" + clips + "\"");
   config.set("teacher.type", "jsonl");
   config.set("teacher.jsonl.path", "\"" + answers + "\"");
   config.set("teacher.output", "\"" + dir.file("risk") + "\"");
@@ -720,16 +712,8 @@ struct EvaluationOfAnotherRun {
   std::string checkpoint;
 
   EvaluationOfAnotherRun() {
-    rsd::data::synth::SynthOptions synth;
-    synth.out_dir = dir.file("clips");
-    synth.clips = 1;
-    synth.frames = 3;
-    synth.width = 128;
-    synth.height = 72;
-    synth.threads = 1;
-    synth.top_down = false;
-    rsd::data::synth::write_synthetic_dataset(synth);
-    config.set("data.root", "\"" + synth.out_dir + "\"");
+    const std::string clips = rsd::test::write_small_synthetic_dataset(dir.file("clips"));
+    config.set("data.root", "\"" + clips + "\"");
     config.set("run.progress", "false");
     config.set("eval.pictures", "0");
     config.set("data.image", "{height: 64, width: 176}");

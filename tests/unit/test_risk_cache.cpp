@@ -11,7 +11,6 @@
 #include <set>
 
 #include "rsd/config/config.h"
-#include "rsd/data/synth/synth.h"
 #include "rsd/pipeline/data_sources.h"
 #include "rsd/pipeline/risk_cache_job.h"
 #include "rsd/pipeline/teacher_factory.h"
@@ -20,8 +19,10 @@
 #include "rsd/teacher/risk_cache_builder.h"
 #include "rsd/teacher/risk_cache_reader.h"
 #include "rsd/teacher/rule_teacher.h"
+#include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
+#include "support/synthetic_dataset.h"
 #include "support/temp_dir.h"
 
 namespace rsd::teacher {
@@ -282,6 +283,22 @@ TEST(RiskCacheSettings, RecordEveryRuleRasterizeEgoPathAndGridSetting) {
   EXPECT_EQ(settings_difference(settings, settings), "");
 }
 
+// Existing caches store these digests in their headers: a different hash would make them all
+// stale. The golden values are 64-bit FNV-1a computed independently (Python: h = 0xcbf29ce484222325;
+// for b in data: h ^= b; h = (h * 0x100000001b3) % 2**64), of the compact sorted-key JSON of the
+// settings and of "<system prompt>\n---\n<template>" as UTF-8 bytes.
+TEST(RiskCacheSettings, HashesAreTheFnv1aDigestsThatExistingCachesStore) {
+  EXPECT_EQ(settings_hash({{"teacher.type", "rule"}, {"data.grid.x", "[-8, 8, 0.5]"}}),
+            "67a2656a6e98e6eb");
+  EXPECT_EQ(settings_hash({{"teacher.type", "rule"}, {"teacher.model", "m1467"}}),
+            "00009670a681e03b")
+      << "16 digits, leading zeros kept";
+  VlmTeacherOptions options;
+  options.system_prompt = "Rate the risk, caf\xc3\xa9.";  // bytes above 0x7f hash unsigned
+  options.prompt_template = "Objects: {{objects}}";
+  EXPECT_EQ(vlm_teacher_info(options).prompt_hash, "03e82b840e3a6080");
+}
+
 TEST(RiskCacheSettings, ChangedRuleRasterizeOrEgoPathSettingsRebuildTheClip) {
   test::TempDir dir;
   const auto frames = clip_frames(3);
@@ -409,17 +426,9 @@ TEST(RiskCacheSettings, TheReaderRefusesOtherSettingsUnlessToldToWarnOrNotCheck)
 
 TEST(RiskCacheSettings, TrainingRefusesACacheBuiltWithOtherTeacherSettings) {
   test::TempDir dir;
-  data::synth::SynthOptions synth;
-  synth.out_dir = dir.file("clips");
-  synth.clips = 1;
-  synth.frames = 3;
-  synth.width = 128;
-  synth.height = 72;
-  synth.threads = 1;
-  synth.top_down = false;
-  data::synth::write_synthetic_dataset(synth);
+  const std::string clips = test::write_small_synthetic_dataset(dir.file("clips"));
   Config config = Config::defaults();
-  config.set("data.root", "\"" + synth.out_dir + "\"");
+  config.set("data.root", "\"" + clips + "\"");
   config.set("data.grid.x", "[-16.0, 16.0, 1.0]");
   config.set("data.grid.y", "[-16.0, 16.0, 1.0]");
   config.set("teacher.output", "\"" + dir.file("risk") + "\"");
