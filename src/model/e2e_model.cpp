@@ -24,6 +24,10 @@ E2EModelImpl::E2EModelImpl(E2EModelOptions options) : options_(std::move(options
     RSD_CHECK_EQ(o.risk_head->in_channels(), bev_channels, "risk head input channels");
     RSD_CHECK(o.risk_head->grid() == o.lift.grid(), "risk head grid ",
               o.risk_head->grid().to_string(), " vs LiftSplat grid ", o.lift.grid().to_string());
+    RSD_CHECK(o.risk_head->view_channels() == 0 ||
+                  o.risk_head->view_channels() == o.image_encoder.out_channels(),
+              "risk head view channels ", o.risk_head->view_channels(),
+              " vs image encoder output channels ", o.image_encoder.out_channels());
   }
   RSD_CHECK(!o.risk_attention_alpha || o.risk_head, "risk attention needs the risk head");
 
@@ -54,7 +58,13 @@ E2EOutput E2EModelImpl::forward_tensors(const torch::Tensor& images,
   if (detection_head) out.detection = detection_head(out.bev);
   torch::Tensor planning_input = out.bev;
   if (risk_head) {
-    out.risk_logits = risk_head(out.bev);
+    CameraViews views;
+    if (risk_head->uses_camera_views()) {
+      views = CameraViews{features,          intrinsics,        img_aug, cam2ego,
+                          lift->options.image_height(), lift->options.image_width(),
+                          lift->options.stride()};
+    }
+    out.risk_logits = risk_head(out.bev, views);
     if (options_.risk_attention_alpha) {
       planning_input = apply_risk_attention(out.bev, out.risk_logits, *options_.risk_attention_alpha);
     }

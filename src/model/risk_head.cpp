@@ -4,6 +4,8 @@
 #include <torch/nn.h>
 
 #include "rsd/model/blocks.h"
+#include "model/deformable_risk_head.h"
+#include "model/risk_head_layers.h"
 #include "rsd/model/positional_encoding.h"
 #include "rsd/util/error.h"
 
@@ -11,21 +13,6 @@ namespace rsd::model {
 namespace {
 
 namespace F = torch::nn::functional;
-
-torch::Tensor resize_to(const torch::Tensor& map, int64_t rows, int64_t cols) {
-  if (map.size(2) == rows && map.size(3) == cols) return map;
-  return F::interpolate(map, F::InterpolateFuncOptions()
-                                 .size(std::vector<int64_t>{rows, cols})
-                                 .mode(torch::kBilinear)
-                                 .align_corners(false));
-}
-
-torch::nn::Conv2d logit_layer(int64_t in_channels, double init_bias) {
-  torch::nn::Conv2d layer(torch::nn::Conv2dOptions(in_channels, 1, 1));
-  torch::NoGradGuard no_grad;
-  layer->bias.fill_(init_bias);
-  return layer;
-}
 
 /// `layers` 3x3 conv + BN + ReLU, then a 1x1 conv to one logit.
 class ConvRiskHeadImpl : public RiskHeadImpl {
@@ -114,20 +101,57 @@ void register_builtin_risk_heads(RiskHeadRegistry& registry) {
   registry.add("attention", [](const RiskHeadOptions& options) {
     return std::make_shared<AttentionRiskHeadImpl>(options);
   });
+  registry.add("deformable", [](const RiskHeadOptions& options) {
+    return std::make_shared<DeformableRiskHeadImpl>(options);
+  });
 }
 
 }  // namespace
+
+torch::Tensor resize_to(const torch::Tensor& map, int64_t rows, int64_t cols) {
+  if (map.size(2) == rows && map.size(3) == cols) return map;
+  return F::interpolate(map, F::InterpolateFuncOptions()
+                                 .size(std::vector<int64_t>{rows, cols})
+                                 .mode(torch::kBilinear)
+                                 .align_corners(false));
+}
+
+torch::nn::Conv2d logit_layer(int64_t in_channels, double init_bias) {
+  torch::nn::Conv2d layer(torch::nn::Conv2dOptions(in_channels, 1, 1));
+  torch::NoGradGuard no_grad;
+  layer->bias.fill_(init_bias);
+  return layer;
+}
 
 RiskHeadImpl::RiskHeadImpl(RiskHeadOptions options) : options_(std::move(options)) {
   RSD_CHECK(options_.in_channels() > 0 && options_.hidden() > 0,
             "risk head channels must be positive");
 }
 
-torch::Tensor RiskHeadImpl::forward(const torch::Tensor& bev) {
+torch::Tensor RiskHeadImpl::predict_with_views(const torch::Tensor& bev, const CameraViews&) {
+  return predict(bev);
+}
+
+torch::Tensor RiskHeadImpl::forward(const torch::Tensor& bev, const CameraViews& views) {
   RSD_CHECK(bev.dim() == 4 && bev.size(1) == options_.in_channels(),
             "risk head input must be BEV features (B, ", options_.in_channels(),
             ", Y, X), got ", bev.sizes());
-  const torch::Tensor logits = predict(bev);
+  torch::Tensor logits;
+  if (uses_camera_views()) {
+    RSD_CHECK(views.defined(), "risk head '", options_.type(),
+              "' attends to the cameras: pass the camera views (image features and geometry) "
+              "to forward(bev, views)");
+    RSD_CHECK(views.features.dim() == 4 && views.features.size(1) == options_.view_channels() &&
+                  views.intrinsics.dim() == 4 && views.intrinsics.size(0) == bev.size(0) &&
+                  views.features.size(0) == bev.size(0) * views.intrinsics.size(1),
+              "risk head '", options_.type(), "': camera view features must be (B*N, ",
+              options_.view_channels(), ", fH, fW) for B = ", bev.size(0),
+              " and intrinsics (B, N, 3, 3); got features ", views.features.sizes(),
+              " and intrinsics ", views.intrinsics.sizes());
+    logits = predict_with_views(bev, views);
+  } else {
+    logits = predict(bev);
+  }
   RSD_CHECK(logits.dim() == 4 && logits.size(0) == bev.size(0) && logits.size(1) == 1,
             "risk head variant '", options_.type(), "' returned ", logits.sizes(),
             " instead of (B, 1, Y, X)");

@@ -190,7 +190,11 @@ std::optional<RiskHeadOptions> risk_head_options_from(const Config& config) {
       .hidden(require_positive<int64_t>(section, "hidden"))
       .layers(require_positive<int64_t>(section, "layers"))
       .heads(require_positive<int64_t>(section, "heads"))
-      .downsample(require_positive<int64_t>(section, "downsample"));
+      .downsample(require_positive<int64_t>(section, "downsample"))
+      .points(require_positive<int64_t>(section, "points"))
+      .pillar_heights(require_positive<int64_t>(section, "pillar_heights"))
+      .view_channels(
+          require_positive<int64_t>(config.section("model.image_encoder"), "out_channels"));
 }
 
 std::optional<double> risk_attention_alpha_from(const Config& config) {
