@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "rsd/util/archive_integrity.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 
@@ -52,6 +53,8 @@ std::string shape_of(const torch::Tensor& tensor) {
 
 NamedTensors read_named_tensors(const std::string& path) {
   const std::string bytes = read_file(path);
+  // libtorch checks no CRC: a damaged zip would reach its unpickler (legacy pickles are not zips).
+  if (looks_like_zip(bytes)) verify_zip_archive(bytes, "weights file " + path);
   std::string pickle_error;
   try {
     const std::vector<char> data(bytes.begin(), bytes.end());

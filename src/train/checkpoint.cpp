@@ -13,6 +13,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "rsd/util/archive_integrity.h"
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 #include "rsd/util/logging.h"
@@ -149,8 +150,10 @@ std::vector<fs::path> step_files(const std::string& directory) {
   return files;
 }
 
-// Reads `path` into `archive` (CPU tensors) and checks that this build reads its format.
+// Reads `path` into `archive` (CPU tensors) and checks that this build reads its format. The
+// zip's CRCs are checked first: libtorch does not, and a damaged pickle can crash its reader.
 void open_checkpoint(torch::serialize::InputArchive& archive, const std::string& path) {
+  verify_zip_file(path);
   try {
     archive.load_from(path, torch::Device(torch::kCPU));
   } catch (const c10::Error& e) {

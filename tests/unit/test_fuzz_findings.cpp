@@ -17,6 +17,7 @@
 #include "rsd/util/fs.h"
 #include "support/error_message.h"
 #include "support/temp_dir.h"
+#include "support/zip_entries.h"
 
 namespace {
 
@@ -104,7 +105,9 @@ TEST(FuzzFindings, RiskCacheSizesBeyondTheFileAreTruncationErrorsNotAllocations)
 // fuzz_checkpoint: a damaged type annotation in the archive's pickled code (one byte:
 // "exp_avg : Tensor" -> "exp_avg :`Tensor") made libtorch's TorchScript parser throw a
 // std::runtime_error, not a c10::Error, which escaped CheckpointManager::load (std::terminate in
-// rsd_train --resume and rsd_eval) instead of a CheckpointError naming the file.
+// rsd_train --resume and rsd_eval) instead of a CheckpointError naming the file. The archive check
+// now refuses such a damaged file first, so the entry's CRC-32 is forged: a crafted archive still
+// reaches libtorch's parser.
 TEST(FuzzFindings, CheckpointWithDamagedPickledTypesIsACheckpointError) {
   const rsd::test::TempDir dir;
   torch::nn::Linear model(3, 2);
@@ -118,6 +121,7 @@ TEST(FuzzFindings, CheckpointWithDamagedPickledTypesIsACheckpointError) {
   const std::size_t at = bytes.find("exp_avg : Tensor");
   ASSERT_NE(at, std::string::npos) << "the archive's layout changed: find another typed line";
   bytes[at + std::strlen("exp_avg :")] = '`';
+  rsd::test::forge_crc(bytes, rsd::test::zip_entry_holding(bytes, at));
   const std::string damaged = dir.write("damaged.pt", bytes);
   EXPECT_NE(error_message<rsd::CheckpointError>([&] {
               rsd::train::CheckpointManager::load(damaged, *model, &optimizer);
@@ -125,28 +129,51 @@ TEST(FuzzFindings, CheckpointWithDamagedPickledTypesIsACheckpointError) {
             std::string::npos);
 }
 
+struct FuzzNetImpl : torch::nn::Module {  // the model of tests/fuzz/fuzz_checkpoint.cpp
+  FuzzNetImpl()
+      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 3, 3)))),
+        norm(register_module("norm", torch::nn::BatchNorm2d(3))),
+        head(register_module("head", torch::nn::Linear(3, 2))) {}
+  torch::nn::Conv2d conv;
+  torch::nn::BatchNorm2d norm;
+  torch::nn::Linear head;
+};
+
 // fuzz_checkpoint (tests/unit/data/fuzz_checkpoint_optimizer_field.pt, a checkpoint of the
 // harness's model with a damaged optimiser archive): AdamW::load threw
 // torch::jit::ObjectAttributeError ("does not have a field with name 'params/6'"), not a
 // c10::Error, which escaped CheckpointManager::load instead of a CheckpointError naming the file.
+// Its CRCs are forged, so that it passes the archive check and still reaches libtorch.
 TEST(FuzzFindings, CheckpointWithDamagedOptimiserStateIsACheckpointError) {
-  struct NetImpl : torch::nn::Module {  // the model of tests/fuzz/fuzz_checkpoint.cpp
-    NetImpl()
-        : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 3, 3)))),
-          norm(register_module("norm", torch::nn::BatchNorm2d(3))),
-          head(register_module("head", torch::nn::Linear(3, 2))) {}
-    torch::nn::Conv2d conv;
-    torch::nn::BatchNorm2d norm;
-    torch::nn::Linear head;
-  };
-  NetImpl model;
+  FuzzNetImpl model;
   torch::optim::AdamW optimizer(model.parameters(), torch::optim::AdamWOptions(1e-3));
-  const std::string path =
-      std::string(RSD_SOURCE_DIR) + "/tests/unit/data/fuzz_checkpoint_optimizer_field.pt";
-  EXPECT_NE(error_message<rsd::CheckpointError>([&] {
-              rsd::train::CheckpointManager::load(path, model, &optimizer);
-            }).find(path + ": "),
-            std::string::npos);
+  const rsd::test::TempDir dir;
+  std::string bytes = rsd::read_file(std::string(RSD_SOURCE_DIR) +
+                                     "/tests/unit/data/fuzz_checkpoint_optimizer_field.pt");
+  rsd::test::forge_crcs(bytes);
+  const std::string path = dir.write("step_1.pt", bytes);
+  const std::string message = error_message<rsd::CheckpointError>(
+      [&] { rsd::train::CheckpointManager::load(path, model, &optimizer); });
+  EXPECT_NE(message.find(path + ": "), std::string::npos) << message;
+  EXPECT_EQ(message.find("damaged archive"), std::string::npos) << message;
+}
+
+// fuzz_checkpoint, inside libtorch 1.13 (tests/unit/data/fuzz/checkpoint_libtorch_*.pt: a
+// segmentation fault in ScriptTypeParser::parseClassConstant, another crash and an allocation of
+// gigabytes in the unpickler, found with -fork=1 -ignore_crashes=1): damaged bytes reached
+// libtorch's reader, which checks no CRC. The archive check refuses them before libtorch reads.
+TEST(FuzzFindings, CheckpointsThatCrashedLibtorchAreRefusedByTheArchiveCheck) {
+  FuzzNetImpl model;
+  torch::optim::AdamW optimizer(model.parameters(), torch::optim::AdamWOptions(1e-3));
+  for (const char* name : {"segv", "crash", "oom"}) {
+    const std::string path = std::string(RSD_SOURCE_DIR) + "/tests/unit/data/fuzz/checkpoint_libtorch_" +
+                             name + ".pt";
+    EXPECT_NE(error_message<rsd::CheckpointError>([&] {
+                rsd::train::CheckpointManager::load(path, model, &optimizer);
+              }).find(path + ": damaged archive: "),
+              std::string::npos)
+        << path;
+  }
 }
 
 }  // namespace
