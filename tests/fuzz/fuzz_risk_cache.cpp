@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "fuzz_input.h"
+#include "fuzz_torch.h"
 #include "rsd/teacher/risk_cache.h"
 #include "rsd/teacher/risk_cache_reader.h"
 #include "rsd/util/error.h"
@@ -52,9 +53,7 @@ void write_seed(const std::string& folder) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  rsd::fuzz::write_seed_if_asked(write_seed);
-  torch::set_num_threads(1);
-  return 0;
+  return rsd::fuzz::initialize_torch_harness(write_seed);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
