@@ -365,12 +365,17 @@ TEST(DeformableAttention, RunsUnderBf16Autocast) {
   const Inputs inputs = random_inputs(sizes, 71, torch::kFloat);
   const torch::Tensor fp32 =
       multi_scale_deformable_attention(inputs.value, sizes.levels, inputs.locations, inputs.weights);
-  const rsd::AutocastScope autocast(torch::kCPU, rsd::Precision::bf16);
   // A bf16 value, as a linear projection under autocast produces it.
   const torch::Tensor value = inputs.value.to(torch::kBFloat16).requires_grad_();
+  const torch::Tensor outside_autocast = multi_scale_deformable_attention(
+      value.detach(), sizes.levels, inputs.locations, inputs.weights);
+  const rsd::AutocastScope autocast(torch::kCPU, rsd::Precision::bf16);
   const torch::Tensor out =
       multi_scale_deformable_attention(value, sizes.levels, inputs.locations, inputs.weights);
   EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+  // Autocast keeps grid_sample in fp32 (its fp32 list) and leaves the weighted sum alone: the
+  // locations are not rounded to bf16, the result is the one without autocast.
+  EXPECT_TRUE(torch::equal(out.detach(), outside_autocast));
   expect_close(out.to(torch::kFloat), fp32, 4 * std::ldexp(1.0, -8), 4 * std::ldexp(1.0, -8),
                "under autocast vs fp32");
   out.sum().backward();
