@@ -1067,13 +1067,19 @@ TEST(DataLoader, SameSeedSameBatchesWhateverTheWorkers) {
             runs[0][3]);
 }
 
-TEST(DataLoader, ShardsCoverEverySampleOnceAcrossRanks) {
-  const auto dataset = std::make_shared<CountingDataset>(10);
+// The sharding tests' loader: 3 ranks, batches of 2 with the last one kept, one worker.
+rsd::data::LoaderOptions three_rank_options() {
   rsd::data::LoaderOptions options;
   options.batch_size = 2;
   options.workers = 1;
   options.world_size = 3;
   options.drop_last = false;
+  return options;
+}
+
+TEST(DataLoader, ShardsCoverEverySampleOnceAcrossRanks) {
+  const auto dataset = std::make_shared<CountingDataset>(10);
+  rsd::data::LoaderOptions options = three_rank_options();
   std::vector<int64_t> seen;
   for (int64_t rank = 0; rank < 3; ++rank) {
     options.rank = rank;
@@ -1099,11 +1105,7 @@ TEST(DataLoader, UnpaddedShardsHoldEverySampleExactlyOnceInUnequalBatchCounts) {
   // Evaluation's shards (pad_shards off): a mean over the ranks' samples must not count the
   // padding's duplicates. 10 samples on 3 ranks in batches of 2: 4, 3 and 3 samples.
   const auto dataset = std::make_shared<CountingDataset>(10);
-  rsd::data::LoaderOptions options;
-  options.batch_size = 2;
-  options.workers = 1;
-  options.world_size = 3;
-  options.drop_last = false;
+  rsd::data::LoaderOptions options = three_rank_options();
   options.pad_shards = false;
   std::vector<int64_t> seen;
   for (int64_t rank = 0; rank < 3; ++rank) {
