@@ -1,5 +1,7 @@
 #include "bench/bench_model.h"
 
+#include <benchmark/benchmark.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -72,6 +74,20 @@ data::Batch random_batch(const Config& config, int64_t batch, uint64_t seed) {
   b.risk_target = torch::rand({batch, 1, grid.ny(), grid.nx()});
   b.risk_mask = torch::ones({batch}, torch::kBool);
   return b;
+}
+
+void time_on_device(const torch::Device& device, const std::string& name,
+                    std::function<void()> body) {
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [body, device](benchmark::State& state) {
+                                 for (auto _ : state) {
+                                   body();
+                                   if (device.is_cuda()) torch::cuda::synchronize(device.index());
+                                 }
+                               })
+      ->UseRealTime()
+      ->MinWarmUpTime(0.1)
+      ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace rsd::bench

@@ -2,7 +2,10 @@
 // its sizes, so that data loading stays out of the measurement.
 #pragma once
 
+#include <torch/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "rsd/config/config.h"
@@ -18,5 +21,10 @@ Config load_bench_config(const std::string& path);
 /// images and targets, cameras evenly around the ego at 1.6 m with a 90-degree field of view, a
 /// few boxes, labelled risk maps. The same seed gives the same batch.
 data::Batch random_batch(const Config& config, int64_t batch, uint64_t seed);
+
+/// Registers a Google Benchmark `name` that runs `body` on `device` (real time, milliseconds, a
+/// short warm-up); CUDA kernels run asynchronously, so each iteration waits for them.
+void time_on_device(const torch::Device& device, const std::string& name,
+                    std::function<void()> body);
 
 }  // namespace rsd::bench

@@ -6,6 +6,7 @@
 #include "bench/copy_bandwidth.h"
 #include "bench/ddp_bench.h"
 #include "bench/loader_bench.h"
+#include "bench/risk_head_bench.h"
 #include "bench/train_bench.h"
 #include "bench/voxel_pool_bench.h"
 #include "common/app.h"
@@ -37,6 +38,12 @@ int main(int argc, char** argv) {
   rsd::bench::TrainBenchOptions train_options;
   rsd::bench::add_train_flags(*train, train_options);
 
+  auto* risk_head = app.add_subcommand(
+      "risk-head", "RiskHead variants: the head's forward + backward and its share of a training step");
+  risk_head->fallthrough();
+  rsd::bench::RiskHeadBenchOptions risk_head_options;
+  rsd::bench::add_risk_head_flags(*risk_head, risk_head_options);
+
   auto* loader = app.add_subcommand(
       "loader", "data loader samples/s from 1600x900 JPEGs to network tensors, decode cost per image");
   loader->fallthrough();
@@ -67,6 +74,7 @@ int main(int argc, char** argv) {
                           {"best_copy_GBps", std::max(single, parallel) / 1e9}});
     }
     if (train->parsed()) return rsd::bench::run_train_bench(settings, train_options);
+    if (risk_head->parsed()) return rsd::bench::run_risk_head_bench(settings, risk_head_options);
     if (loader->parsed()) return rsd::bench::run_loader_bench(settings, loader_options);
     if (ddp->parsed()) return rsd::bench::run_ddp_bench(settings, ddp_options);
     if (ddp_worker->parsed()) return rsd::bench::run_ddp_worker(ddp_options);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/bench_model.h"
 #include "bench/copy_bandwidth.h"
 #include "bench/memory_accounting.h"
 #include "rsd/geometry/grid_spec.h"
@@ -206,20 +207,6 @@ torch::Dtype parse_dtype(const std::string& name) {
   return torch::kFloat;  // the flag's check admits nothing else
 }
 
-// Times `body` on `device`: CUDA kernels run asynchronously, so each iteration waits for them.
-void time_it(const torch::Device& device, const std::string& name, std::function<void()> body) {
-  benchmark::RegisterBenchmark(name.c_str(),
-                               [body, device](benchmark::State& state) {
-                                 for (auto _ : state) {
-                                   body();
-                                   if (device.is_cuda()) torch::cuda::synchronize(device.index());
-                                 }
-                               })
-      ->UseRealTime()
-      ->MinWarmUpTime(0.1)
-      ->Unit(benchmark::kMillisecond);
-}
-
 }  // namespace
 
 void add_voxel_pool_flags(CLI::App& command, VoxelPoolBenchOptions& options) {
@@ -326,42 +313,42 @@ int run_voxel_pool_bench(const Settings& settings, const VoxelPoolBenchOptions& 
   }
 
   // The timings.
-  time_it(device, "voxel_pool/index_build", [&] { benchmark::DoNotOptimize(rsd::ops::build_voxel_pool_index(points, grid)); });
-  time_it(device, "voxel_pool/forward", [&] {
+  time_on_device(device, "voxel_pool/index_build", [&] { benchmark::DoNotOptimize(rsd::ops::build_voxel_pool_index(points, grid)); });
+  time_on_device(device, "voxel_pool/forward", [&] {
     torch::NoGradGuard no_grad;
     benchmark::DoNotOptimize(rsd::ops::voxel_pool(depth, feat, *index));
   });
   const torch::Tensor ours_out = rsd::ops::voxel_pool(depth_rg, feat_rg, *index);
-  time_it(device, "voxel_pool/backward", [&] {
+  time_on_device(device, "voxel_pool/backward", [&] {
     benchmark::DoNotOptimize(torch::autograd::grad({ours_out}, {depth_rg, feat_rg}, {grad}, true));
   });
-  time_it(device, "voxel_pool/forward_backward", [&] { benchmark::DoNotOptimize(ours_fwd_bwd()); });
-  time_it(device, "voxel_pool/index_forward_backward", [&] {
+  time_on_device(device, "voxel_pool/forward_backward", [&] { benchmark::DoNotOptimize(ours_fwd_bwd()); });
+  time_on_device(device, "voxel_pool/index_forward_backward", [&] {
     const auto fresh = rsd::ops::build_voxel_pool_index(points, grid);
     const torch::Tensor out = rsd::ops::voxel_pool(depth_rg, feat_rg, fresh);
     benchmark::DoNotOptimize(torch::autograd::grad({out}, {depth_rg, feat_rg}, {grad}));
   });
   torch::Tensor naive_out, cumsum_out;
   if (!options.skip_baselines) {
-    time_it(device, "naive/forward", [&] {
+    time_on_device(device, "naive/forward", [&] {
       torch::NoGradGuard no_grad;
       benchmark::DoNotOptimize(naive_pool(depth, feat, rows_with_dummy, *index));
     });
     naive_out = naive_pool(depth_rg, feat_rg, rows_with_dummy, *index);
-    time_it(device, "naive/backward", [&] {
+    time_on_device(device, "naive/backward", [&] {
       benchmark::DoNotOptimize(torch::autograd::grad({naive_out}, {depth_rg, feat_rg}, {grad}, true));
     });
-    time_it(device, "naive/forward_backward", [&] { benchmark::DoNotOptimize(naive_fwd_bwd()); });
-    time_it(device, "cumsum/index_build", [&] { benchmark::DoNotOptimize(cumsum_plan(index->cell_of)); });
-    time_it(device, "cumsum/forward", [&] {
+    time_on_device(device, "naive/forward_backward", [&] { benchmark::DoNotOptimize(naive_fwd_bwd()); });
+    time_on_device(device, "cumsum/index_build", [&] { benchmark::DoNotOptimize(cumsum_plan(index->cell_of)); });
+    time_on_device(device, "cumsum/forward", [&] {
       torch::NoGradGuard no_grad;
       benchmark::DoNotOptimize(cumsum_pool(depth, feat, plan, *index));
     });
     cumsum_out = cumsum_pool(depth_rg, feat_rg, plan, *index);
-    time_it(device, "cumsum/backward", [&] {
+    time_on_device(device, "cumsum/backward", [&] {
       benchmark::DoNotOptimize(torch::autograd::grad({cumsum_out}, {depth_rg, feat_rg}, {grad}, true));
     });
-    time_it(device, "cumsum/forward_backward", [&] { benchmark::DoNotOptimize(cumsum_fwd_bwd()); });
+    time_on_device(device, "cumsum/forward_backward", [&] { benchmark::DoNotOptimize(cumsum_fwd_bwd()); });
     register_copy_benchmarks(std::size_t{256} << 20);
   }
   const auto results = run_registered(settings);

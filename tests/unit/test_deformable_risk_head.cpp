@@ -9,12 +9,14 @@
 #include <cmath>
 #include <string>
 
+#include "rsd/config/config.h"
 #include "rsd/data/batch.h"
 #include "rsd/geometry/image_projection.h"
 #include "rsd/model/deformable_encoder.h"
 #include "rsd/model/e2e_model.h"
 #include "rsd/model/lift_splat.h"
 #include "rsd/model/risk_head.h"
+#include "rsd/pipeline/model_config.h"
 #include "rsd/train/e2e_loss.h"
 #include "rsd/util/error.h"
 #include "support/tiny_e2e.h"
@@ -245,6 +247,22 @@ TEST(DeformableRiskHead, TrainsInsideTheE2EModel) {
   const double risky = last_risk_map[5][6].item<double>();
   const double rest = (last_risk_map.sum().item<double>() - risky) / 63.0;
   EXPECT_GT(risky, 3.0 * rest) << "risky cell " << risky << ", others " << rest;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(DeformableRiskHead, SynthTinyDeformableConfigBuildsThePapersHead) {
+  const rsd::Config config =
+      rsd::Config::load(std::string(RSD_SOURCE_DIR) + "/configs/synth_tiny_deformable.yaml");
+  const rsd::model::E2EModelOptions options = rsd::pipeline::e2e_model_options_from(config);
+  ASSERT_TRUE(options.risk_head.has_value());
+  EXPECT_EQ(options.risk_head->type(), "deformable");
+  EXPECT_EQ(options.risk_head->view_channels(), config.get<int64_t>("model.image_encoder.out_channels"));
+  EXPECT_EQ(options.risk_head->pillar_heights(), config.get<int64_t>("model.risk_head.pillar_heights"));
+  const rsd::model::E2EModel model(options);
+  EXPECT_TRUE(model->risk_head->uses_camera_views());
 }
 
 }  // namespace
