@@ -1,6 +1,5 @@
 #include "model/deformable_risk_head.h"
 
-#include <torch/nn/functional/pooling.h>
 #include <torch/torch.h>
 
 #include "model/risk_head_layers.h"
@@ -10,8 +9,6 @@
 
 namespace rsd::model {
 namespace {
-
-namespace F = torch::nn::functional;
 
 int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
@@ -49,13 +46,7 @@ torch::Tensor DeformableRiskHeadImpl::predict(const torch::Tensor&) {
 torch::Tensor DeformableRiskHeadImpl::predict_with_views(const torch::Tensor& bev,
                                                          const CameraViews& views) {
   const torch::Tensor full = projection_->forward(bev);
-  const int64_t factor = options().downsample();
-  torch::Tensor pooled = full;
-  if (factor > 1) {
-    pooled = F::avg_pool2d(
-        full, F::AvgPool2dFuncOptions(factor).stride(factor).ceil_mode(true).count_include_pad(
-                  false));
-  }
+  const torch::Tensor pooled = average_pool(full, options().downsample());
   const int64_t batch = pooled.size(0), channels = pooled.size(1);
   const int64_t rows = pooled.size(2), cols = pooled.size(3);
   const torch::Tensor embedding =
@@ -72,9 +63,8 @@ torch::Tensor DeformableRiskHeadImpl::predict_with_views(const torch::Tensor& be
     queries = layer->as<DeformableEncoderLayer>()->forward(queries, position, rows, cols,
                                                            views.features, pillars);
   }
-  const torch::Tensor context = resize_to(
-      queries.transpose(1, 2).reshape({batch, channels, rows, cols}), full.size(2), full.size(3));
-  return logit_(fuse_->forward(torch::cat({full, context.to(full.scalar_type())}, 1)));
+  return fuse_with_context(fuse_, logit_, full,
+                           queries.transpose(1, 2).reshape({batch, channels, rows, cols}));
 }
 
 }  // namespace rsd::model

@@ -63,13 +63,7 @@ class AttentionRiskHeadImpl : public RiskHeadImpl {
  protected:
   torch::Tensor predict(const torch::Tensor& bev) override {
     const torch::Tensor full = projection_->forward(bev);
-    torch::Tensor pooled = full;
-    const int64_t factor = options().downsample();
-    if (factor > 1) {
-      pooled = F::avg_pool2d(
-          full, F::AvgPool2dFuncOptions(factor).stride(factor).ceil_mode(true).count_include_pad(
-                    false));
-    }
+    const torch::Tensor pooled = average_pool(full, options().downsample());
     const int64_t batch = pooled.size(0), channels = pooled.size(1);
     const int64_t rows = pooled.size(2), cols = pooled.size(3);
     const torch::Tensor position =
@@ -82,10 +76,8 @@ class AttentionRiskHeadImpl : public RiskHeadImpl {
       const torch::Tensor with_position = tokens + position;
       tokens = layer->as<AttentionBlock>()->forward(tokens, with_position, with_position, tokens);
     }
-    const torch::Tensor context =
-        resize_to(tokens.permute({1, 2, 0}).reshape({batch, channels, rows, cols}), full.size(2),
-                  full.size(3));
-    return logit_(fuse_->forward(torch::cat({full, context}, 1)));
+    return fuse_with_context(fuse_, logit_, full,
+                             tokens.permute({1, 2, 0}).reshape({batch, channels, rows, cols}));
   }
 
  private:
@@ -121,6 +113,18 @@ torch::nn::Conv2d logit_layer(int64_t in_channels, double init_bias) {
   torch::NoGradGuard no_grad;
   layer->bias.fill_(init_bias);
   return layer;
+}
+
+torch::Tensor average_pool(const torch::Tensor& map, int64_t factor) {
+  if (factor == 1) return map;
+  return F::avg_pool2d(
+      map, F::AvgPool2dFuncOptions(factor).stride(factor).ceil_mode(true).count_include_pad(false));
+}
+
+torch::Tensor fuse_with_context(torch::nn::Sequential& fuse, torch::nn::Conv2d& logit,
+                                const torch::Tensor& full, const torch::Tensor& context) {
+  const torch::Tensor upsampled = resize_to(context, full.size(2), full.size(3));
+  return logit(fuse->forward(torch::cat({full, upsampled.to(full.scalar_type())}, 1)));
 }
 
 RiskHeadImpl::RiskHeadImpl(RiskHeadOptions options) : options_(std::move(options)) {
