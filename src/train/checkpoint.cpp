@@ -17,6 +17,7 @@
 #include "rsd/util/error.h"
 #include "rsd/util/fs.h"
 #include "rsd/util/logging.h"
+#include "rsd/util/torch_compat.h"
 
 namespace rsd::train {
 namespace {
@@ -78,29 +79,15 @@ void read_module(torch::serialize::InputArchive& archive, torch::nn::Module& mod
   for (auto& [target, source] : copies) target.copy_(source);
 }
 
-// The optimiser's state key of a parameter: libtorch 1.13 keys by the printed TensorImpl address,
-// 2.x by the address itself.
-template <class Key>
-Key state_key(c10::TensorImpl* impl) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream text;
-    text << impl;
-    return text.str();
-  } else {
-    return impl;
-  }
-}
-
 // The archive is read into CPU tensors (so a checkpoint saved on a GPU loads without one); the
 // optimiser's per-parameter state must then live where its parameter lives. Covers the
 // optimisers with tensor state that libtorch has for first-order training (AdamW, Adam, SGD).
 void move_optimizer_state_to_parameters(torch::optim::Optimizer& optimizer,
                                         const std::string& path) {
   auto& states = optimizer.state();
-  using Key = typename std::decay_t<decltype(states)>::key_type;
   for (auto& group : optimizer.param_groups()) {
     for (const auto& parameter : group.params()) {
-      const auto found = states.find(state_key<Key>(parameter.unsafeGetTensorImpl()));
+      const auto found = torch_compat::find_optimizer_state(states, parameter);
       if (found == states.end()) continue;
       const torch::Device device = parameter.device();
       auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };

@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
-#include <sstream>
 #include <type_traits>
 #include <functional>
 #include <string>
@@ -35,6 +34,7 @@
 #include "rsd/train/trainer.h"
 #include "rsd/pipeline/device.h"
 #include "rsd/util/error.h"
+#include "rsd/util/torch_compat.h"
 #include "support/error_message.h"
 #include "support/log_capture.h"
 #include "support/temp_dir.h"
@@ -635,27 +635,13 @@ TEST(DistTrainer, ARankWithoutValidationSamplesStillJoinsAndGetsTheMean) {
   });
 }
 
-// The optimiser's key of a parameter: libtorch 1.13 keys by the printed TensorImpl address, 2.x by
-// the address itself.
-template <class Key>
-Key optimizer_key(c10::TensorImpl* impl) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream text;
-    text << impl;
-    return text.str();
-  } else {
-    return impl;
-  }
-}
-
 // AdamW's state of every parameter in group order: exp_avg, exp_avg_sq, step.
 std::vector<torch::Tensor> adamw_state(torch::optim::Optimizer& optimizer) {
   auto& states = optimizer.state();
-  using Key = typename std::decay_t<decltype(states)>::key_type;
   std::vector<torch::Tensor> result;
   for (auto& group : optimizer.param_groups()) {
     for (const auto& parameter : group.params()) {
-      const auto found = states.find(optimizer_key<Key>(parameter.unsafeGetTensorImpl()));
+      const auto found = rsd::torch_compat::find_optimizer_state(states, parameter);
       if (found == states.end()) {
         ADD_FAILURE() << "a parameter without optimiser state";
         continue;

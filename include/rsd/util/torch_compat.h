@@ -11,6 +11,9 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include <cstddef>
+#include <sstream>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 /// True when the libtorch being compiled against is at least major.minor.
@@ -121,6 +124,21 @@ inline bool autocast_supports(c10::DeviceType device, c10::ScalarType dtype) {
 #else
   return dtype == c10::ScalarType::BFloat16;
 #endif
+}
+
+/// The entry of `parameter` in an optimiser's state map (torch::optim::Optimizer::state()), or
+/// states.end(): libtorch 1.13 keys the map by the printed TensorImpl address, 2.x by the address.
+template <class StateMap>
+auto find_optimizer_state(StateMap& states, const torch::Tensor& parameter) {
+  using Key = typename std::decay_t<StateMap>::key_type;
+  c10::TensorImpl* impl = parameter.unsafeGetTensorImpl();
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << impl;
+    return states.find(text.str());
+  } else {
+    return states.find(impl);
+  }
 }
 
 }  // namespace rsd::torch_compat
