@@ -68,6 +68,11 @@ if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt" AND TARGET fmt::fmt)
 endif()
 rsd_require(OpenCV libopencv-dev COMPONENTS core imgproc imgcodecs)
 rsd_require(CURL libcurl4-openssl-dev)  # the VLM teacher's HTTP client
+rsd_require(Protobuf libprotobuf-dev)   # TensorBoard event files (src/util/tensorboard)
+if(NOT Protobuf_PROTOC_EXECUTABLE)
+  message(FATAL_ERROR "librsd needs protoc: install the Debian package 'protobuf-compiler' "
+                      "(scripts/setup.sh installs everything the build needs)")
+endif()
 if(RSD_BUILD_APPS)
   rsd_require(CLI11 libcli11-dev)
 endif()

@@ -7,7 +7,8 @@
 #   debian (default)  Debian's libtorch 1.13 (CPU), as above.
 #   pypi              also PyPI's torch 2.x (CUDA build) in the project's virtual environment .venv/;
 #                     its CMake prefix is printed and written to .venv/torch_cmake_prefix
-#                     (scripts/test.sh --torch pypi points CMAKE_PREFIX_PATH at it).
+#                     (scripts/test.sh --torch pypi points CMAKE_PREFIX_PATH at it); and PyPI's
+#                     tensorboard there, whose event reader the TensorBoard test uses.
 set -euo pipefail
 
 torch_source=debian
@@ -45,6 +46,8 @@ packages=(
   libgmock-dev
   libbenchmark-dev      # rsd_bench
   libcurl4-openssl-dev  # the VLM teacher's HTTP client (OpenAI-compatible endpoints)
+  libprotobuf-dev       # TensorBoard event files (the event and summary messages)
+  protobuf-compiler     # protoc: generates their C++ classes at build time
 )
 
 # PyPI's torch needs a virtual environment to install into.
@@ -118,6 +121,12 @@ if ! found=$(describe_torch) || [ "${found%%.*}" != 2 ] || [ "$(echo "$found" | 
     echo "setup: torch was installed into $venv but does not import" >&2
     exit 1
   fi
+fi
+
+# PyPI's tensorboard: its event reader checks the files training writes (tests/python/).
+if ! "$venv/bin/python" -c 'import tensorboard' 2>/dev/null; then
+  echo "setup: installing PyPI's tensorboard into $venv"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off tensorboard
 fi
 
 read -r version cuda abi prefix <<<"$found"
