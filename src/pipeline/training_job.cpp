@@ -4,6 +4,7 @@
 #include "rsd/pipeline/data_sources.h"
 #include "rsd/pipeline/model_config.h"
 #include "rsd/pipeline/process.h"
+#include "rsd/pipeline/tensorboard_hook.h"
 #include "rsd/pipeline/train_config.h"
 #include "rsd/train/e2e_train_module.h"
 #include "rsd/train/loader_source.h"
@@ -68,6 +69,11 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
       trainer_options, module, std::make_shared<train::LoaderSource>(train_loader, placement),
       val_loader ? std::make_shared<train::LoaderSource>(val_loader, placement) : nullptr,
       communicator);
+  if (config.get<bool>("run.tensorboard")) {
+    TensorBoardHookOptions tensorboard;
+    tensorboard.lr_group_names = optimised_group_names(module->param_groups());
+    trainer.add_hook(make_tensorboard_hook(std::move(tensorboard)));  // <run dir>/tb/ (rank 0)
+  }
   const train::TrainSummary summary = trainer.run(job.resume);
   logging::info("trained " + std::to_string(summary.step) + " steps; last loss " +
                 std::to_string(summary.last_loss) +
