@@ -67,11 +67,7 @@ class TensorBoardHook : public train::Hook {
     if (!writer_) return;
     guarded([&] {
       for (const std::string& line : metrics_->new_lines()) write_metrics_line(line, state);
-      if (state.validation && options_.validation_pictures) {
-        for (const auto& [tag, image] : options_.validation_pictures(state.steps_done())) {
-          writer_->add_image(tag, image, state.steps_done());
-        }
-      }
+      if (state.validation && options_.validation_pictures) write_pictures(state.steps_done());
       writer_->flush();
     });
   }
@@ -113,6 +109,19 @@ class TensorBoardHook : public train::Hook {
                                                                     : "group" + std::to_string(g);
       writer_->add_scalar("lr/" + group, groups[g].options().get_lr(), step);
     }
+  }
+
+  // Pictures that cannot be drawn end the pictures, not the other events.
+  void write_pictures(int64_t step) {
+    TaggedImages images;
+    try {
+      images = options_.validation_pictures(step);
+    } catch (const std::exception& error) {
+      logging::warn(std::string("TensorBoard pictures are no longer drawn: ") + error.what());
+      options_.validation_pictures = nullptr;
+      return;
+    }
+    for (const auto& [tag, image] : images) writer_->add_image(tag, image, step);
   }
 
   template <typename Action>

@@ -6,6 +6,7 @@
 #include "rsd/pipeline/process.h"
 #include "rsd/pipeline/tensorboard_hook.h"
 #include "rsd/pipeline/train_config.h"
+#include "rsd/pipeline/validation_pictures.h"
 #include "rsd/train/e2e_train_module.h"
 #include "rsd/train/loader_source.h"
 #include "rsd/util/error.h"
@@ -72,6 +73,10 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
   if (config.get<bool>("run.tensorboard")) {
     TensorBoardHookOptions tensorboard;
     tensorboard.lr_group_names = optimised_group_names(module->param_groups());
+    if (val_loader) {  // drawn on rank 0 only, as the hook writes there only
+      tensorboard.validation_pictures =
+          make_validation_pictures(config, model, risk, device, run_dir + "/tb/pictures.tmp");
+    }
     trainer.add_hook(make_tensorboard_hook(std::move(tensorboard)));  // <run dir>/tb/ (rank 0)
   }
   const train::TrainSummary summary = trainer.run(job.resume);

@@ -5,7 +5,7 @@ float32 precision, as TensorBoard stores scalars), and no other train/ or val/ s
 lr/<group> follows each train line (the group at multiplier 1 equals the line's lr); the config
 text of the newest run is its config.yaml; validation pictures, when written, are PNGs at validation steps.
 
-Usage: read_tensorboard.py RUN_DIR [--expect-files N]
+Usage: read_tensorboard.py RUN_DIR [--expect-files N] [--expect-pictures]
 """
 import argparse
 import json
@@ -34,6 +34,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("run_dir")
     parser.add_argument("--expect-files", type=int, default=1)
+    parser.add_argument("--expect-pictures", action="store_true",
+                        help="a BEV and a camera picture at every validation step")
     args = parser.parse_args()
     tb_dir = os.path.join(args.run_dir, "tb")
     files = sorted(f for f in os.listdir(tb_dir) if "tfevents" in f)
@@ -96,6 +98,14 @@ def main():
             check(image.encoded_image_string.startswith(b"\x89PNG"), f"{tag} at {image.step} is not a PNG")
             check(image.step in val_steps, f"picture {tag} at step {image.step}, no validation there")
             check(image.width > 0 and image.height > 0, f"{tag} has no size")
+
+    if args.expect_pictures:
+        for kind in ("_bev", "_camera"):
+            kind_tags = [t for t in tags["images"] if t.startswith("pictures/") and t.endswith(kind)]
+            check(kind_tags, f"no pictures/*{kind} images: {tags['images']}")
+            for tag in kind_tags:
+                steps = sorted(image.step for image in events.Images(tag))
+                check(steps == sorted(val_steps), f"{tag} at steps {steps}, validations at {sorted(val_steps)}")
 
     print(f"{len(files)} events file(s); {compared} scalars compared with metrics.jsonl; "
           f"tags: scalars {sorted(scalars)}, images {sorted(tags['images'])}, text {sorted(tags['tensors'])}")
