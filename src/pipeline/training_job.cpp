@@ -6,6 +6,7 @@
 #include "rsd/pipeline/process.h"
 #include "rsd/pipeline/tensorboard_hook.h"
 #include "rsd/pipeline/train_config.h"
+#include "rsd/pipeline/training_curves_hook.h"
 #include "rsd/pipeline/validation_pictures.h"
 #include "rsd/train/e2e_train_module.h"
 #include "rsd/train/loader_source.h"
@@ -79,6 +80,7 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
     }
     trainer.add_hook(make_tensorboard_hook(std::move(tensorboard)));  // <run dir>/tb/ (rank 0)
   }
+  trainer.add_hook(make_training_curves_hook());  // <run dir>/curves.png (rank 0)
   const train::TrainSummary summary = trainer.run(job.resume);
   logging::info("trained " + std::to_string(summary.step) + " steps; last loss " +
                 std::to_string(summary.last_loss) +
