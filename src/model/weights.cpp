@@ -1,5 +1,7 @@
 #include "rsd/model/weights.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
 #include <torch/serialize/input-archive.h>
 
@@ -47,6 +49,45 @@ std::string shape_of(const torch::Tensor& tensor) {
   std::ostringstream text;
   text << tensor.sizes();
   return text.str();
+}
+
+// Names listed in a refusal, each kind cut at a few: enough to see the pattern (a prefix, a renamed
+// module, another head) without a page of names.
+std::string first_few(const std::vector<std::string>& items) {
+  constexpr std::size_t kShown = 5;
+  std::string text;
+  for (std::size_t i = 0; i < items.size() && i < kShown; ++i) {
+    text += (i == 0 ? "" : ", ") + items[i];
+  }
+  if (items.size() > kShown) text += " (and " + std::to_string(items.size() - kShown) + " more)";
+  return text;
+}
+
+// torch::pickle_save tags each dict with torch.jit._pickle.restore_type_tag, a global that Python's
+// torch.load(weights_only=True) refuses. This is pickle_save's zip (data.pkl and one data/<i>
+// record per storage) without the tags, the layout of a dict saved by Python's torch.save. Every
+// tensor in `value` must be on the CPU, contiguous and own its whole storage.
+std::string pickle_save_untagged(const c10::IValue& value) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* data, size_t size) { pickle.insert(pickle.end(), data, data + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+  std::string zip;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    zip.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  const std::vector<at::Tensor>& storages = pickler.tensorData();
+  for (std::size_t i = 0; i < storages.size(); ++i) {
+    writer.writeRecord("data/" + std::to_string(i), storages[i].data_ptr(), storages[i].nbytes());
+  }
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  writer.writeEndOfFile();
+  return zip;
 }
 
 }  // namespace
@@ -108,6 +149,58 @@ WeightsLoadReport load_named_tensors(torch::nn::Module& module, const NamedTenso
     if (own.count(entry.first) == 0) report.unexpected.push_back(entry.first);
   }
   return report;
+}
+
+void load_named_tensors_strict(torch::nn::Module& module, const NamedTensors& tensors,
+                               const std::string& source) {
+  NamedTensors own = named_tensors_of(module);
+  std::vector<std::string> missing;
+  std::vector<std::string> unexpected;
+  std::vector<std::string> mismatched;
+  for (const auto& [name, target] : own) {
+    const auto found = tensors.find(name);
+    if (found == tensors.end()) {
+      missing.push_back(name);
+    } else if (found->second.sizes() != target.sizes()) {
+      mismatched.push_back(name + " " + shape_of(found->second) + " in the file, " +
+                           shape_of(target) + " in the model");
+    }
+  }
+  for (const auto& entry : tensors) {
+    if (own.count(entry.first) == 0) unexpected.push_back(entry.first);
+  }
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    std::string message = "weights " + source + " do not fit the model (it has " +
+                          std::to_string(own.size()) + " tensors, the file " +
+                          std::to_string(tensors.size()) + ")";
+    if (!missing.empty()) {
+      message += "; missing " + std::to_string(missing.size()) + ": " + first_few(missing);
+    }
+    if (!unexpected.empty()) {
+      message += "; unexpected " + std::to_string(unexpected.size()) + ": " + first_few(unexpected);
+    }
+    if (!mismatched.empty()) {
+      message += "; other shape " + std::to_string(mismatched.size()) + ": " + first_few(mismatched);
+    }
+    throw CheckpointError(message);
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : own) target.copy_(tensors.at(name));
+}
+
+void write_named_tensors(const std::string& path, const NamedTensors& tensors,
+                         std::optional<torch::Dtype> float_dtype) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [name, tensor] : tensors) {
+    at::Tensor value = tensor.detach().to(torch::kCPU).contiguous();
+    if (float_dtype && value.is_floating_point()) value = value.to(*float_dtype);
+    // The pickle holds whole storages: a view would carry the rest of its storage along.
+    if (value.storage_offset() != 0 || value.storage().nbytes() != value.nbytes()) {
+      value = value.clone();
+    }
+    dict.insert(name, value);
+  }
+  write_file_atomic(path, pickle_save_untagged(c10::IValue(dict)));
 }
 
 }  // namespace rsd::model

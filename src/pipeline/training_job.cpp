@@ -3,6 +3,7 @@
 #include "rsd/dist/communicator.h"
 #include "rsd/pipeline/data_sources.h"
 #include "rsd/pipeline/model_config.h"
+#include "rsd/pipeline/model_weights.h"
 #include "rsd/pipeline/process.h"
 #include "rsd/pipeline/tensorboard_hook.h"
 #include "rsd/pipeline/train_config.h"
@@ -58,7 +59,7 @@ train::TrainSummary run_training_job(Config config, const TrainingJobOptions& jo
     logging::info("data.split_file is null: every clip trains, no validation");
   }
 
-  model::E2EModel model(e2e_model_options_from(config));
+  model::E2EModel model = build_e2e_model(config);  // with model.init_weights when set
   model->to(device);  // before the Trainer builds the optimiser over the parameters
   train::TrainerOptions trainer_options = trainer_options_from(config);
   trainer_options.run_dir = run_dir;

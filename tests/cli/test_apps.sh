@@ -26,7 +26,7 @@ expect() {
   LAST_OUTPUT=$output
 }
 
-for app in rsd_train rsd_eval rsd_cache_risk rsd_data rsd_bench; do
+for app in rsd_train rsd_eval rsd_cache_risk rsd_data rsd_export rsd_bench; do
   expect 0 "Usage:" "$bin/$app" --help
   expect 0 "librsd" "$bin/$app" --version
   expect 2 "--help" "$bin/$app" --no-such-flag

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,22 @@ struct WeightsLoadReport {
 /// are reported, not refused: the caller decides which of them matter.
 WeightsLoadReport load_named_tensors(torch::nn::Module& module, const NamedTensors& tensors,
                                      const std::string& source);
+
+/// Copies every parameter and buffer of `module` from `tensors`, which must hold exactly the
+/// module's names with the module's shapes (dtype and device are converted). Everything is checked
+/// before anything is copied, so a refused file leaves the module untouched. Throws
+/// rsd::CheckpointError naming `source` and listing the first missing names, unexpected names and
+/// shape mismatches (with both shapes) when the file is not the module's.
+void load_named_tensors_strict(torch::nn::Module& module, const NamedTensors& tensors,
+                               const std::string& source);
+
+/// Writes `tensors` to `path` as a dict {name: tensor} in torch::pickle_save's zip layout, without
+/// its type tags (Python refuses them with weights_only=True): a file that
+/// Python's torch.load (also with weights_only=True) returns as a dict of CPU tensors, and that
+/// read_named_tensors reads back. Floating-point tensors are converted to `float_dtype` when given;
+/// integer tensors (BatchNorm's num_batches_tracked) keep theirs. Written atomically
+/// (write_file_atomic). Throws rsd::Error naming the path when it cannot be written.
+void write_named_tensors(const std::string& path, const NamedTensors& tensors,
+                         std::optional<torch::Dtype> float_dtype = std::nullopt);
 
 }  // namespace rsd::model
