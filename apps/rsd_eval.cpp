@@ -1,11 +1,13 @@
 // rsd_eval: open-loop planning, perception and risk metrics on Bench2Drive splits.
 //   rsd_eval --config X --checkpoint C [--split val] [--out DIR] [--model-from checkpoint|config]
 //            [--set k=v ...]
-//   rsd_eval --compare DIR_A DIR_B [--out FILE]
+//   rsd_eval --compare DIR_A DIR_B [--out FILE]   (with --out, also FILE_curves.png)
+#include <filesystem>
 #include <iostream>
 
 #include "common/app.h"
 #include "rsd/eval/report.h"
+#include "rsd/eval/training_curves.h"
 #include "rsd/pipeline/evaluation_job.h"
 #include "rsd/util/error.h"
 
@@ -26,14 +28,18 @@ int main(int argc, char** argv) {
   app.add_option("--out", out,
                  "output folder for metrics.json, report.md and pictures (default: "
                  "runs/<name>/eval/<split> beside the checkpoints); with --compare, the table file "
-                 "(default: standard output)");
+                 "(default: standard output) and beside it <stem>_curves.png, the training "
+                 "curves of the runs whose metrics.jsonl is in or up to three folders above the "
+                 "compared ones");
   app.add_option("--model-from", model_from,
                  "where model.*, data.image, data.grid and data.waypoints (the network's sizes and "
                  "inputs) come from: checkpoint (default: the run's config stored in the "
                  "checkpoint; the --config file's values are replaced, --set overrides win) or "
                  "config (--config and --set as given)")
       ->check(CLI::IsMember({"checkpoint", "config"}));
-  app.add_option("--compare", compare, "write a side-by-side table of two evaluation folders")
+  app.add_option("--compare", compare,
+                 "write a side-by-side table of two evaluation folders (and, with --out, their "
+                 "runs' training curves overlaid)")
       ->expected(2);
 
   return rsd::app::run(app, argc, argv, [&]() -> int {
@@ -45,8 +51,14 @@ int main(int argc, char** argv) {
       const std::string table = rsd::eval::compare_reports(compare[0], compare[1], out);
       if (out.empty()) {
         std::cout << table;
-      } else {
-        std::cout << "comparison written to " << out << "\n";
+        return 0;
+      }
+      std::cout << "comparison written to " << out << "\n";
+      // The runs' training curves beside the table: compare.md -> compare_curves.png.
+      const std::string curves =
+          std::filesystem::path(out).replace_extension("").string() + "_curves.png";
+      if (rsd::eval::draw_compared_training_curves(compare, curves)) {
+        std::cout << "training curves written to " << curves << "\n";
       }
       return 0;
     }
