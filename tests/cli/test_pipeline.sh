@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole job through the apps, as scripts/demo.sh runs it but tiny: synthetic clips ->
 # inspect -> rule-teacher risk cache -> train (interrupted, then resumed) -> two processes ->
-# evaluation. Checks each stage's outputs.
+# evaluation -> comparison. Checks each stage's outputs.
 # Usage: test_pipeline.sh BIN_DIR
 set -euo pipefail
 bin=$1
@@ -48,6 +48,7 @@ echo "== train 2 steps, then resume to 4"
 [ -f "$work/runs/tiny/checkpoints/step_4.pt" ] || fail "no step_4.pt after resuming"
 grep -q '"mode":"val"' "$work/runs/tiny/metrics.jsonl" || fail "no validation line in metrics.jsonl"
 [ "$(grep -c '"mode":"train"' "$work/runs/tiny/metrics.jsonl")" -eq 4 ] || fail "expected 4 train lines"
+[ -f "$work/runs/tiny/curves.png" ] || fail "no curves.png in the run directory"
 
 echo "== two processes"
 "$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=ddp --set train.steps=2 --nproc 2
@@ -59,4 +60,10 @@ echo "== evaluate"
 [ -f "$work/eval/metrics.json" ] || fail "no metrics.json"
 [ -f "$work/eval/report.md" ] || fail "no report.md"
 ls "$work/eval" | grep -q '\.png$' || ls "$work/eval"/*/ | grep -q '\.png$' || fail "no pictures"
+echo "== compare"
+mkdir -p "$work/runs/tiny/eval" && cp -r "$work/eval" "$work/runs/tiny/eval/val"
+"$bin/rsd_eval" --compare "$work/eval" "$work/runs/tiny/eval/val" --out "$work/compare.md" \
+  > /dev/null
+[ -f "$work/compare.md" ] || fail "no comparison table"
+[ -f "$work/compare_curves.png" ] || fail "rsd_eval --compare drew no training curves"
 echo "pipeline passed"
