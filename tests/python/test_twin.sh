@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Python twin (tools/python/rsd_twin) against the C++ model (tools/python/README.md):
+# rsd_twin_reference writes synth_tiny's weights (random BatchNorm statistics), a random batch and
+# the eval-mode outputs; compare_twin.py loads the weights strictly into the twin and compares every
+# output. Twice: configs/synth_tiny.yaml as it is, and with four height bins (z-major channels of
+# the pooled BEV), risk attention on the planning input and one sample. Then a twin with one
+# weight changed must fail the comparison (the check can fail).
+# Usage: test_twin.sh REFERENCE_TOOL PYTHON SOURCE_DIR. Exit 77 (skipped) without torch in PYTHON.
+set -euo pipefail
+reference=$1
+python=$2
+source_dir=$3
+"$python" -c "import torch" 2>/dev/null || { echo "skipped: no torch in $python"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+compare=$source_dir/tools/python/compare_twin.py
+config=$source_dir/configs/synth_tiny.yaml
+
+echo "== synth_tiny"
+"$reference" "$config" "$work/tiny"
+"$python" "$compare" "$work/tiny" --threads 1
+
+echo "== four height bins, risk attention, one sample"
+"$reference" "$config" "$work/variant" "data.grid.z=[-5.0, 3.0, 2.0]" \
+  "model.risk_head.risk_attention=true" "model.risk_head.risk_attention_alpha=0.5" \
+  "data.loader.batch_size=1"
+"$python" "$compare" "$work/variant" --threads 1
+
+echo "== a changed weight is caught"
+"$python" - "$work/tiny/weights.pt" <<'PY'
+import sys, torch
+weights = torch.load(sys.argv[1], weights_only=True)
+weights["bev_encoder.stem.1.running_mean"] += 0.05
+torch.save(weights, sys.argv[1])
+PY
+if "$python" "$compare" "$work/tiny" --threads 1 > "$work/changed.log"; then
+  cat "$work/changed.log"
+  echo "FAIL: a twin with a changed running_mean still matched"
+  exit 1
+fi
+grep -q "FAIL: .*bev" "$work/changed.log" || { cat "$work/changed.log"; echo "FAIL: no bev failure"; exit 1; }
+echo "twin matches passed"
