@@ -4,8 +4,10 @@
 # the eval-mode outputs; compare_twin.py loads the weights strictly into the twin and compares every
 # output. Twice: configs/synth_tiny.yaml as it is, and with four height bins (z-major channels of
 # the pooled BEV), risk attention on the planning input and one sample. Then a twin with one
-# weight changed must fail the comparison (the check can fail).
-# Usage: test_twin.sh REFERENCE_TOOL PYTHON SOURCE_DIR. Exit 77 (skipped) without torch in PYTHON.
+# weight changed must fail the comparison (the check can fail), and the twin's own state_dict must
+# load back into the C++ model (model.init_weights, strict) unchanged.
+# Usage: test_twin.sh REFERENCE_TOOL PYTHON SOURCE_DIR (rsd_export is taken from beside rsd_train's
+# bin folder: the reference tool's). Exit 77 (skipped) without torch in PYTHON.
 set -euo pipefail
 reference=$1
 python=$2
@@ -25,6 +27,28 @@ echo "== four height bins, risk attention, one sample"
   "model.risk_head.risk_attention=true" "model.risk_head.risk_attention_alpha=0.5" \
   "data.loader.batch_size=1"
 "$python" "$compare" "$work/variant" --threads 1
+
+echo "== the twin's state_dict back into the C++ model"
+"$python" - "$source_dir/tools/python" "$work/tiny" <<'PY'
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from rsd_twin.model import E2EModel, TwinOptions
+twin = E2EModel(TwinOptions.load(sys.argv[2] + "/model.json"))
+twin.load_state_dict(torch.load(sys.argv[2] + "/weights.pt", weights_only=True), strict=True)
+# A plain dict: libtorch 1.13 cannot read the OrderedDict that state_dict() returns.
+torch.save(dict(twin.state_dict()), sys.argv[2] + "/from_twin.pt")
+PY
+"$(dirname "$reference")/rsd_export" --config "$config" --set "model.init_weights=$work/tiny/from_twin.pt" \
+  --out "$work/tiny/back.pt" > /dev/null
+"$python" - "$work/tiny" <<'PY'
+import sys, torch
+original = torch.load(sys.argv[1] + "/weights.pt", weights_only=True)
+back = torch.load(sys.argv[1] + "/back.pt", weights_only=True)
+assert original.keys() == back.keys(), sorted(set(original) ^ set(back))
+different = [name for name in original if not torch.equal(original[name], back[name])]
+assert not different, f"changed on the way back: {different[:5]}"
+print(f"{len(back)} tensors back from the twin, bitwise equal")
+PY
 
 echo "== a changed weight is caught"
 "$python" - "$work/tiny/weights.pt" <<'PY'

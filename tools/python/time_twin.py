@@ -53,7 +53,9 @@ def time_twin(folder, steps):
         backward.append(after_backward - after_forward)
         optimiser.append(end - after_backward)
         total.append(end - start)
-    ms = lambda values: 1e3 * median(values[1:])  # noqa: E731
+    def ms(values):
+        return 1e3 * median(values[1:])
+
     return {"forward": ms(forward), "backward": ms(backward), "optimiser": ms(optimiser),
             "step": ms(total), "batch": inputs[0].shape[0]}
 

@@ -159,7 +159,7 @@ class ImageEncoder(nn.Module):
 
     LAYOUTS = {18: ([2, 2, 2, 2], False), 34: ([3, 4, 6, 3], False), 50: ([3, 4, 6, 3], True)}
 
-    def __init__(self, depth: int, width: int, in_channels: int, out_channels: int, **_):
+    def __init__(self, depth: int, width: int, in_channels: int, out_channels: int):
         super().__init__()
         blocks, bottleneck = self.LAYOUTS[depth]
         self.conv1 = nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False)
@@ -254,9 +254,14 @@ def voxel_pool(depth: torch.Tensor, context: torch.Tensor, cells: torch.Tensor,
 
 
 class LiftSplat(nn.Module):
-    def __init__(self, in_channels: int, grid: dict, depth_bins: int, context_channels: int, **geometry):
+    """Depth distribution x context features per pixel, pooled into the BEV grid (the LSS lift)."""
+
+    def __init__(self, in_channels: int, grid: dict, image_height: int, image_width: int,
+                 depth_min: float, depth_max: float, depth_step: float, depth_bins: int,
+                 context_channels: int, stride: int):
         super().__init__()
-        self.options = dict(geometry, depth_bins=depth_bins)
+        self.options = dict(image_height=image_height, image_width=image_width, stride=stride,
+                            depth_min=depth_min, depth_step=depth_step, depth_bins=depth_bins)
         self.grid = Grid.from_json(grid)
         self.bins, self.channels = depth_bins, context_channels
         self.depth_net = nn.Conv2d(in_channels, depth_bins + context_channels, 1)
