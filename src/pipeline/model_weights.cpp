@@ -1,6 +1,9 @@
 #include "rsd/pipeline/model_weights.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
+#include <mutex>
 #include <sstream>
 
 #include "rsd/pipeline/model_config.h"
@@ -50,6 +53,26 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+// Keeps the default CPU generator's state over a scope: building a model draws its initialisation
+// and CheckpointManager::load restores the run's state, neither of which a reader of weights expects.
+class RngStateGuard {
+ public:
+  RngStateGuard() : generator_(at::detail::getDefaultCPUGenerator()) {
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    state_ = generator_.get_state();
+  }
+  ~RngStateGuard() {
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    generator_.set_state(state_);
+  }
+  RngStateGuard(const RngStateGuard&) = delete;
+  RngStateGuard& operator=(const RngStateGuard&) = delete;
+
+ private:
+  at::Generator generator_;
+  at::Tensor state_;
+};
+
 }  // namespace
 
 model::E2EModel build_e2e_model(const Config& config) {
@@ -69,6 +92,7 @@ model::E2EModel build_e2e_model(const Config& config) {
 }
 
 model::NamedTensors checkpoint_weights(const std::string& checkpoint) {
+  const RngStateGuard keep_callers_random_numbers;
   const std::string stored_yaml = train::CheckpointManager::stored_config(checkpoint);
   if (stored_yaml.empty()) {
     throw CheckpointError(checkpoint + " stores no config, so its model cannot be built from it");

@@ -205,8 +205,13 @@ TEST(ModelWeights, ACheckpointsWeightsAreItsModelsFromItsStoredConfig) {
   const std::string checkpoint =
       rsd::train::CheckpointManager(dir.file("checkpoints"), 1).save(progress, *model, optimizer, false);
 
+  torch::manual_seed(11);
   const NamedTensors exported = rsd::pipeline::checkpoint_weights(checkpoint);
   expect_bit_identical(exported, rsd::model::named_tensors_of(*model));
+  const torch::Tensor drawn_after = torch::rand({4});
+  torch::manual_seed(11);
+  EXPECT_TRUE(torch::equal(drawn_after, torch::rand({4})))
+      << "reading a checkpoint's weights changed the caller's random numbers";
 
   progress.config_yaml = "";
   const std::string bare =
