@@ -115,6 +115,17 @@ NamedTensors read_named_tensors(const std::string& path) {
     // Report the first format's failure below: a dict is what users convert to.
   }
   const auto first_line = pickle_error.substr(0, pickle_error.find('\n'));
+  // torch.save(model.state_dict()) pickles a collections.OrderedDict, which libtorch's unpickler
+  // cannot rebuild (it keeps OrderedDict only as a tensor's empty backward-hook argument). The
+  // pickle is stored uncompressed, so its opcodes are in the file's bytes.
+  // A plain dict's pickle also names OrderedDict (the hooks), but not as its first opcode after
+  // PROTO 2 (the string literal is split so that \x02 does not swallow the 'c').
+  if (bytes.find("\x80\x02" "ccollections\nOrderedDict\n") != std::string::npos) {
+    throw CheckpointError("weights file " + path +
+                          " holds an OrderedDict (torch.save(model.state_dict()) writes one), which "
+                          "libtorch cannot read: save a plain dict instead, "
+                          "torch.save(dict(model.state_dict()), path)");
+  }
   throw CheckpointError("weights file " + path +
                         " is neither a torch.save'd dict of name -> tensor nor a torch::save "
                         "archive (" + first_line + ")");

@@ -37,9 +37,10 @@ const std::vector<std::string>& network_sections() {
   return sections;
 }
 
-// Only initialises weights that the checkpoint replaces; a path of the training machine need
+// They only initialise weights that the checkpoint replaces; a path of the training machine need
 // not exist on this one.
 constexpr const char* kPretrainedKey = "model.image_encoder.pretrained";
+constexpr const char* kInitWeightsKey = "model.init_weights";
 
 const ConfigNode* find_path(const ConfigNode& root, const std::string& key) {
   const ConfigNode* node = &root;
@@ -107,7 +108,7 @@ struct Difference {
 // come from another librsd version: those of the stored config are listed in `unknown`.
 void collect_differences(const ConfigNode& given, const ConfigNode& stored, const std::string& key,
                          std::vector<Difference>& out, std::vector<std::string>& unknown) {
-  if (key == kPretrainedKey) return;
+  if (key == kPretrainedKey || key == kInitWeightsKey) return;
   if (given.kind == Kind::Map && stored.kind == Kind::Map) {
     for (const auto& [name, value] : stored.fields) {
       if (const ConfigNode* ours = given.find(name)) {

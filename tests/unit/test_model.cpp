@@ -204,6 +204,21 @@ TEST(ModelImageEncoder, ReadsADictInTheLayoutOfPythonsTorchSave) {
   EXPECT_EQ(tracked.item<int64_t>(), 7);
 }
 
+TEST(ModelImageEncoder, SaysHowToSaveAStateDictThatIsAnOrderedDict) {
+  // Written by PyPI torch 2.x: torch.save(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+  // .state_dict(), path), an OrderedDict with _metadata, which libtorch's unpickler cannot rebuild.
+  const std::string path =
+      std::string(RSD_SOURCE_DIR) + "/tests/unit/data/torch_save_state_dict.pt";
+  try {
+    read_named_tensors(path);
+    FAIL() << "an OrderedDict state dict must be refused";
+  } catch (const rsd::CheckpointError& error) {
+    const std::string text = error.what();
+    EXPECT_NE(text.find(path), std::string::npos) << text;
+    EXPECT_NE(text.find("torch.save(dict(model.state_dict())"), std::string::npos) << text;
+  }
+}
+
 // ---------------------------------------------------------------- BevEncoder
 
 TEST(ModelBevEncoder, ReturnsToTheGridResolutionForOddSizesAndEveryParameterLearns) {
