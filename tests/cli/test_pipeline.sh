@@ -8,31 +8,17 @@ bin=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/tiny_run.sh"
 
-cat > "$work/tiny.yaml" <<YAML
-run: {root: $work/runs, progress: false, num_threads: 1}
-data:
-  root: $work/clips
-  split_file: $work/clips/train_val_split.json
-  risk_cache: $work/risk
-  image: {height: 64, width: 176}
-  grid: {x: [-16.0, 16.0, 1.0], y: [-16.0, 16.0, 1.0], z: [-5.0, 3.0, 8.0]}
-  loader: {batch_size: 2, workers: 1}
-teacher: {output: $work/risk}
-model:
-  image_encoder: {depth: 18, width: 8, out_channels: 16}
-  lift: {depth_bins: [1.0, 33.0, 2.0], context_channels: 8}
-  bev_encoder: {channels: 16, blocks: [1, 1], out_channels: 16}
-  detection_head: {hidden: 16}
-  planning_head: {hidden: 32, heads: 4}
-  risk_head: {hidden: 16}
-train: {steps: 4, warmup_steps: 1, val_every: 4, val_batches: 2, checkpoint_every: 2, log_every: 1}
-eval: {pictures: 2}
-YAML
+{
+  tiny_config "$work"
+  echo "run: {root: $work/runs, progress: false, num_threads: 1}"
+  echo "train: {steps: 4, warmup_steps: 1, val_every: 4, val_batches: 2, checkpoint_every: 2, log_every: 1}"
+  echo "eval: {pictures: 2}"
+} > "$work/tiny.yaml"
 
 echo "== synth"
-"$bin/rsd_data" synth --out "$work/clips" --clips 3 --frames 24 --seed 3 --width 320 --height 180 \
-  --no-progress > "$work/synth.log"
+tiny_clips "$bin" "$work" 3 24 3
 [ -f "$work/clips/train_val_split.json" ] || fail "no split file"
 "$bin/rsd_data" inspect --root "$work/clips" --json --fail-on-problems > "$work/inspect.json" \
   || fail "inspect found problems: $(head -c 2000 "$work/inspect.json")"

@@ -12,28 +12,16 @@ script=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/tiny_run.sh"
 
-cat > "$work/tiny.yaml" <<YAML
-run: {root: $work/runs, progress: false, num_threads: 1}
-data:
-  root: $work/clips
-  split_file: null
-  image: {height: 64, width: 176}
-  grid: {x: [-16.0, 16.0, 1.0], y: [-16.0, 16.0, 1.0], z: [-5.0, 3.0, 8.0]}
-  loader: {batch_size: 2, workers: 1}
-model:
-  image_encoder: {depth: 18, width: 8, out_channels: 16}
-  lift: {depth_bins: [1.0, 33.0, 2.0], context_channels: 8}
-  bev_encoder: {channels: 16, blocks: [1, 1], out_channels: 16}
-  detection_head: {hidden: 16}
-  planning_head: {hidden: 32, heads: 4}
-  risk_head: {hidden: 16}
-train: {steps: 2, warmup_steps: 1, checkpoint_every: 2, log_every: 1}
-YAML
+{
+  tiny_config "$work" --no-split
+  echo "run: {root: $work/runs, progress: false, num_threads: 1}"
+  echo "train: {steps: 2, warmup_steps: 1, checkpoint_every: 2, log_every: 1}"
+} > "$work/tiny.yaml"
 
 echo "== a tiny run's checkpoint"
-"$bin/rsd_data" synth --out "$work/clips" --clips 1 --frames 24 --seed 5 --width 320 --height 180 \
-  --no-progress > "$work/synth.log"
+tiny_clips "$bin" "$work" 1 24 5
 "$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=tiny > "$work/train.log" 2>&1 \
   || { tail -20 "$work/train.log"; fail "training failed"; }
 checkpoint=$work/runs/tiny/checkpoints/step_2.pt

@@ -10,29 +10,15 @@ python=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+source "$here/../cli/tiny_run.sh"
 
-cat > "$work/tiny.yaml" <<YAML
-run: {root: $work/runs, name: tiny, progress: false, num_threads: 1}
-data:
-  root: $work/clips
-  split_file: $work/clips/train_val_split.json
-  risk_cache: $work/risk
-  image: {height: 64, width: 176}
-  grid: {x: [-16.0, 16.0, 1.0], y: [-16.0, 16.0, 1.0], z: [-5.0, 3.0, 8.0]}
-  loader: {batch_size: 2, workers: 1}
-teacher: {output: $work/risk}
-model:
-  image_encoder: {depth: 18, width: 8, out_channels: 16}
-  lift: {depth_bins: [1.0, 33.0, 2.0], context_channels: 8}
-  bev_encoder: {channels: 16, blocks: [1, 1], out_channels: 16}
-  detection_head: {hidden: 16}
-  planning_head: {hidden: 32, heads: 4}
-  risk_head: {hidden: 16}
-train: {steps: 4, warmup_steps: 1, val_every: 2, val_batches: 1, checkpoint_every: 2, log_every: 1}
-YAML
+{
+  tiny_config "$work"
+  echo "run: {root: $work/runs, name: tiny, progress: false, num_threads: 1}"
+  echo "train: {steps: 4, warmup_steps: 1, val_every: 2, val_batches: 1, checkpoint_every: 2, log_every: 1}"
+} > "$work/tiny.yaml"
 
-"$bin/rsd_data" synth --out "$work/clips" --clips 3 --frames 16 --seed 5 --width 320 --height 180 \
-  --no-progress > "$work/synth.log"
+tiny_clips "$bin" "$work" 3 16 5
 "$bin/rsd_cache_risk" --config "$work/tiny.yaml" --no-progress > "$work/cache.log" 2>&1 \
   || { cat "$work/cache.log"; exit 1; }
 "$bin/rsd_train" --config "$work/tiny.yaml" --set train.stop_after=2 > "$work/train1.log" 2>&1 \
