@@ -6,9 +6,9 @@
 #   RSD_SANITIZE_BUILD  build folder (default build-asan)
 #   RSD_JOBS            parallel compile and test jobs (default: every core)
 # libtorch itself is not instrumented. Left out of the run: the tests that configure and build
-# other projects against the installed package (consumer*, core_only*, install, the link-rule
-# checks): their executables are not built with the sanitizers, so the instrumented librsd cannot
-# be loaded into them, and they test packaging, not memory.
+# other projects against the installed package (consumer*, core_only*, riskhead_plugin*, install,
+# the link-rule checks): their executables are not built with the sanitizers, so the instrumented
+# librsd cannot be loaded into them, and they test packaging, not memory.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${RSD_SANITIZE_BUILD:-"$root/build-asan"}
@@ -30,7 +30,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-"detect_leaks=1:check_initialization_order=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-"print_stacktrace=1:halt_on_error=1"}
 status=0
 ctest --test-dir "$build" --output-on-failure --parallel "$jobs" --timeout 3000 \
-  -E '^(consumer|core_only|install$|core\.(needed_libraries|link_rule_refuses|one_libtorch))' \
+  -E '^(consumer|core_only|riskhead_plugin|install$|core\.(needed_libraries|link_rule_refuses|one_libtorch))' \
   "$@" || status=$?
 end=$(date +%s)
 echo "sanitize.sh: build $((built - start)) s, tests $((end - built)) s, total $((end - start)) s"
