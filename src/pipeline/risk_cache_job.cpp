@@ -8,14 +8,32 @@
 #include <vector>
 
 #include "rsd/config/config_checks.h"
+#include "rsd/data/clip_index.h"
 #include "rsd/pipeline/teacher_config.h"
 #include "rsd/pipeline/teacher_factory.h"
+#include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
+#include "rsd/util/logging.h"
 
 namespace rsd::pipeline {
 namespace {
 
 constexpr std::size_t kReasonsShown = 3;
+
+std::vector<std::string> clips_from(const Config& config, const RiskCacheJobOptions& options) {
+  return options.clips.empty() ? config.get<std::vector<std::string>>("teacher.clips") : options.clips;
+}
+
+void log_endpoints(const std::vector<teacher::EndpointReport>& endpoints) {
+  for (const auto& endpoint : endpoints) {
+    logging::info(fmt::format(
+        "VLM endpoint {}: {} requests, {} failed, mean latency {:.3f} s, taken out {} times",
+        endpoint.url, endpoint.stats.requests, endpoint.stats.failures,
+        endpoint.stats.mean_latency_s(), endpoint.stats.cool_downs));
+  }
+}
+
+}  // namespace
 
 double max_failed_fraction_from(const Config& config) {
   const Config teacher = config.section("teacher");
@@ -23,8 +41,6 @@ double max_failed_fraction_from(const Config& config) {
   if (fraction > 1.0) reject_config_value(teacher, "max_failed_fraction", "must be in [0, 1]");
   return fraction;
 }
-
-}  // namespace
 
 void check_failed_frames(const teacher::RiskCacheRunReport& report, double max_failed_fraction) {
   const int total = report.frames_ok + report.frames_failed;
@@ -51,12 +67,47 @@ teacher::RiskCacheRunReport run_risk_cache(const Config& config,
   teacher::RiskCacheRunOptions run;
   run.data_root = config.get<std::string>("data.root");
   run.cameras = config.get<std::vector<std::string>>("data.cameras");
-  run.clips =
-      options.clips.empty() ? config.get<std::vector<std::string>>("teacher.clips") : options.clips;
+  run.clips = clips_from(config, options);
+  if (options.shard.count > 1) {
+    logging::info("risk cache: " + options.shard.describe() + " of a split run");
+    run.owns = [shard = options.shard](const std::string& clip) { return shard.owns(clip); };
+  }
   run.progress = options.progress;
   teacher::RiskCacheRunReport report = teacher::run_risk_cache(build, *risk_teacher, run);
+  if (const auto* vlm = dynamic_cast<const teacher::VlmTeacher*>(risk_teacher.get())) {
+    report.endpoints = vlm->endpoint_stats();
+    log_endpoints(report.endpoints);
+  }
   check_failed_frames(report, max_failed_fraction);
   return report;
+}
+
+teacher::RiskCacheVerifyReport verify_risk_cache(const Config& config,
+                                                 const RiskCacheJobOptions& options) {
+  std::unique_ptr<teacher::RiskTeacher> risk_teacher = make_teacher(config);
+  const teacher::RiskCacheBuilder builder(risk_cache_build_options_from(config), *risk_teacher);
+  const data::ClipIndex index = data::ClipIndex::scan(config.get<std::string>("data.root"));
+  std::vector<teacher::ExpectedClip> expected;
+  const std::vector<std::string> names = clips_from(config, options);
+  const auto add = [&](const data::ClipInfo& clip) {
+    if (options.shard.owns(clip.name)) expected.push_back({clip.name, clip.frames});
+  };
+  if (names.empty()) {
+    for (const auto& clip : index.clips()) add(clip);
+  } else {
+    for (const auto& name : names) add(index.clip(name));
+  }
+  return teacher::verify_risk_cache(builder, expected);
+}
+
+teacher::RiskCacheMergeReport merge_risk_caches(const Config& config,
+                                                const std::vector<std::string>& inputs,
+                                                const std::string& output) {
+  std::unique_ptr<teacher::RiskTeacher> risk_teacher = make_teacher(config);
+  teacher::RiskCacheBuildOptions build = risk_cache_build_options_from(config);
+  if (!output.empty()) build.output_dir = output;
+  const teacher::RiskCacheBuilder builder(build, *risk_teacher);
+  return teacher::merge_risk_caches(builder, inputs);
 }
 
 std::vector<std::string> render_risk_inspection(const Config& config,

@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "config/yaml_io.h"
 #include "rsd/config/config_checks.h"
 #include "rsd/pipeline/data_config.h"
 #include "rsd/util/error.h"
@@ -22,6 +23,59 @@ MatchOptions match_options_from(const Config& config) {
   if (options.iou_threshold > 1.0) reject_config_value(match, "iou_threshold", "must be in (0, 1]");
   options.center_threshold_px = require_positive<double>(match, "center_threshold_px");
   return options;
+}
+
+bool is_http_url(const std::string& url) {
+  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
+
+// teacher.vlm.endpoints: a list of maps {url, concurrency, api_key_env}, which the typed getters of
+// rsd::Config do not read (and its key check does not look into): the section is read back as a
+// tree here and every entry checked, named by its index.
+std::vector<VlmEndpoint> vlm_endpoints_from(const Config& vlm, const VlmTeacherOptions& single) {
+  if (!vlm.has_value("endpoints")) return {};
+  const detail::ConfigNode section = detail::parse_yaml(vlm.to_yaml(), vlm.origin("endpoints"));
+  const detail::ConfigNode* list = section.find("endpoints");
+  if (list == nullptr || list->kind != detail::ConfigNode::Kind::List) {
+    reject_config_value(vlm, "endpoints", "must be a list of {url, concurrency, api_key_env}");
+  }
+  std::vector<VlmEndpoint> endpoints;
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    const detail::ConfigNode& item = list->items[i];
+    const std::string at = "entry " + std::to_string(i) + ": ";
+    if (item.kind != detail::ConfigNode::Kind::Map) {
+      reject_config_value(vlm, "endpoints", at + "must be a map {url, concurrency, api_key_env}, got " +
+                                                detail::preview(item));
+    }
+    VlmEndpoint endpoint;
+    endpoint.concurrency = single.concurrency;  // what an entry leaves out, the single settings say
+    endpoint.api_key_env = single.api_key_env;
+    for (const auto& [name, value] : item.fields) {
+      if (name == "url" && value.kind == detail::ConfigNode::Kind::String) {
+        endpoint.url = value.text;
+      } else if (name == "concurrency" && value.kind == detail::ConfigNode::Kind::Int) {
+        endpoint.concurrency = std::stoi(value.text);
+      } else if (name == "api_key_env" && (value.kind == detail::ConfigNode::Kind::String ||
+                                           value.kind == detail::ConfigNode::Kind::Null)) {
+        endpoint.api_key_env = value.kind == detail::ConfigNode::Kind::Null ? "" : value.text;
+      } else if (name == "url" || name == "concurrency" || name == "api_key_env") {
+        reject_config_value(vlm, "endpoints", at + name + " has the wrong type: " + detail::preview(value));
+      } else {
+        reject_config_value(vlm, "endpoints", at + "unknown key '" + name +
+                                                  "'; valid keys: url, concurrency, api_key_env");
+      }
+    }
+    if (!is_http_url(endpoint.url)) {
+      reject_config_value(vlm, "endpoints", at + "url must be an http:// or https:// URL, got '" +
+                                                endpoint.url + "'");
+    }
+    if (endpoint.concurrency < 1) {
+      reject_config_value(vlm, "endpoints", at + "concurrency must be >= 1, got " +
+                                                std::to_string(endpoint.concurrency));
+    }
+    endpoints.push_back(std::move(endpoint));
+  }
+  return endpoints;
 }
 
 }  // namespace
@@ -48,7 +102,7 @@ VlmTeacherOptions vlm_teacher_options_from(const Config& config) {
   const Config vlm = config.section("teacher.vlm");
   VlmTeacherOptions options;
   options.endpoint = vlm.get<std::string>("endpoint");
-  if (options.endpoint.rfind("http://", 0) != 0 && options.endpoint.rfind("https://", 0) != 0) {
+  if (!is_http_url(options.endpoint)) {
     reject_config_value(vlm, "endpoint", "must be an http:// or https:// URL, got '" + options.endpoint + "'");
   }
   options.model = vlm.get<std::string>("model");
@@ -79,6 +133,9 @@ VlmTeacherOptions vlm_teacher_options_from(const Config& config) {
   options.max_distance_m = require_positive<double>(vlm, "max_distance_m");
   options.json_mode = vlm.get<bool>("json_mode");
   options.match = match_options_from(config);
+  options.endpoints = vlm_endpoints_from(vlm, options);
+  options.pool.failures_to_cool_down = require_at_least<int>(vlm, "failures_to_cool_down", 1);
+  options.pool.cool_down_s = require_non_negative<double>(vlm, "cool_down_s");
   return options;
 }
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +20,20 @@
 namespace rsd::teacher {
 namespace {
 
+// The creation time recorded in headers: now, or SOURCE_DATE_EPOCH (seconds since 1970, the
+// reproducible-builds convention) when set, so that runs split over shards, restarted or repeated
+// can write byte-identical files.
 std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
+  std::time_t now = std::time(nullptr);
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch != '\0') {
+    char* end = nullptr;
+    const long long seconds = std::strtoll(epoch, &end, 10);
+    if (*end != '\0' || seconds < 0) {
+      throw ConfigError(std::string("SOURCE_DATE_EPOCH='") + epoch +
+                        "' is not a whole number of seconds since 1970");
+    }
+    now = static_cast<std::time_t>(seconds);
+  }
   std::tm parts{};
   gmtime_r(&now, &parts);
   char text[32];
@@ -231,6 +245,13 @@ RiskCacheRunReport run_risk_cache(const RiskCacheBuildOptions& build_options, Ri
     for (const auto& clip : index.clips()) clips.push_back(&clip);
   } else {
     for (const auto& name : options.clips) clips.push_back(&index.clip(name));
+  }
+  if (options.owns) {
+    const std::size_t before = clips.size();
+    clips.erase(std::remove_if(clips.begin(), clips.end(),
+                               [&](const data::ClipInfo* clip) { return !options.owns(clip->name); }),
+                clips.end());
+    spdlog::info("risk cache: this process owns {} of the {} clips", clips.size(), before);
   }
 
   RiskCacheRunReport report;

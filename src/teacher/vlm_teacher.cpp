@@ -113,16 +113,35 @@ const std::string& default_vlm_prompt_template() {
 VlmTeacher::VlmTeacher(VlmTeacherOptions options) : options_(std::move(options)) {
   if (options_.prompt_template.empty()) options_.prompt_template = default_vlm_prompt_template();
   if (options_.system_prompt.empty()) options_.system_prompt = default_vlm_system_prompt();
-  RSD_CHECK(options_.concurrency >= 1, "teacher.vlm.concurrency must be >= 1");
   RSD_CHECK(options_.retries >= 0, "teacher.vlm.retries must be >= 0");
   RSD_CHECK(!options_.cameras.empty(), "teacher.vlm.cameras is empty");
-  if (!options_.api_key_env.empty()) {
-    if (const char* key = std::getenv(options_.api_key_env.c_str())) api_key_ = key;
+  std::vector<VlmEndpoint> configured = options_.endpoints;
+  if (configured.empty()) {
+    configured.push_back({options_.endpoint, options_.concurrency, options_.api_key_env});
   }
-  logging::info(fmt::format("VLM teacher: {} at {} ({} requests in flight; API key from ${}: {})",
-               options_.model, options_.endpoint, options_.concurrency,
-               options_.api_key_env.empty() ? "-" : options_.api_key_env,
-               api_key_.empty() ? "not set, no Authorization header" : "set"));
+  std::vector<int> capacities;
+  for (auto& config : configured) {
+    RSD_CHECK(config.concurrency >= 1, "teacher.vlm concurrency of ", config.url, " must be >= 1");
+    Endpoint endpoint{std::move(config), {}};
+    if (!endpoint.config.api_key_env.empty()) {
+      if (const char* key = std::getenv(endpoint.config.api_key_env.c_str())) endpoint.api_key = key;
+    }
+    capacities.push_back(endpoint.config.concurrency);
+    logging::info(fmt::format(
+        "VLM teacher: {} at {} ({} requests in flight; API key from ${}: {})", options_.model,
+        endpoint.config.url, endpoint.config.concurrency,
+        endpoint.config.api_key_env.empty() ? "-" : endpoint.config.api_key_env,
+        endpoint.api_key.empty() ? "not set, no Authorization header" : "set"));
+    endpoints_.push_back(std::move(endpoint));
+  }
+  pool_ = std::make_unique<EndpointPool>(std::move(capacities), options_.pool);
+}
+
+std::vector<EndpointReport> VlmTeacher::endpoint_stats() const {
+  const std::vector<EndpointStats> stats = pool_->stats();
+  std::vector<EndpointReport> out;
+  for (std::size_t e = 0; e < endpoints_.size(); ++e) out.push_back({endpoints_[e].config.url, stats[e]});
+  return out;
 }
 
 TeacherInfo vlm_teacher_info(const VlmTeacherOptions& options) {
@@ -165,57 +184,80 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
     // One unreadable image fails its frame, not the run.
     return FrameJudgement::failure(frame.clip, frame.index, e.what());
   }
-  detail::HttpRequest request;
-  request.url = options_.endpoint;
-  request.body = detail::build_chat_request(
-                     options_, options_.system_prompt,
-                     detail::render_prompt(options_.prompt_template, frame, candidates,
-                                           options_.cameras),
-                     images)
-                     .dump();
-  if (!api_key_.empty()) request.headers.push_back("Authorization: Bearer " + api_key_);
-  request.timeout_s = options_.timeout_s;
-  request.max_response_bytes = options_.max_response_bytes;
+  const std::string body = detail::build_chat_request(
+                               options_, options_.system_prompt,
+                               detail::render_prompt(options_.prompt_template, frame, candidates,
+                                                     options_.cameras),
+                               images)
+                               .dump();
   std::set<std::string> candidate_ids;
   for (const auto& candidate : candidates) candidate_ids.insert(candidate.box->id);
 
   const std::string where = frame.clip + ":" + std::to_string(frame.index);
+  const int attempts_per_endpoint = options_.retries + 1;
+  std::vector<int> failed_on(endpoints_.size(), 0);  // this frame's failed attempts per endpoint
   std::string last_error;
   std::string last_answer;
-  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
-    if (attempt > 0) {
-      const double wait = options_.backoff_s * std::pow(2.0, attempt - 1);
-      logging::debug(fmt::format("VLM {}: attempt {} failed ({}); retrying in {:.2f} s", where, attempt,
-                                 redact(last_error, api_key_), wait));
+  std::string last_key;
+  int attempts = 0;
+  while (const auto chosen = pool_->acquire(failed_on, attempts_per_endpoint)) {
+    const Endpoint& endpoint = endpoints_[*chosen];
+    const std::string& key = endpoint.api_key;
+    last_key = key;
+    // The existing backoff, per endpoint: a retry on an endpoint this frame already failed on waits
+    // backoff_s * 2^(k-1) after its k-th failure there; another endpoint is tried at once.
+    if (const int failures = failed_on[*chosen]; failures > 0) {
+      const double wait = options_.backoff_s * std::pow(2.0, failures - 1);
+      logging::debug(fmt::format("VLM {}: attempt {} failed ({}); retrying on {} in {:.2f} s", where,
+                                 attempts, last_error, endpoint.config.url, wait));
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    } else if (attempts > 0) {
+      logging::debug(fmt::format("VLM {}: attempt {} failed ({}); retrying on {}", where, attempts,
+                                 last_error, endpoint.config.url));
     }
-    judgement.attempts = attempt + 1;
+    judgement.attempts = ++attempts;
+    detail::HttpRequest request;
+    request.url = endpoint.config.url;
+    request.body = body;
+    if (!key.empty()) request.headers.push_back("Authorization: Bearer " + key);
+    request.timeout_s = options_.timeout_s;
+    request.max_response_bytes = options_.max_response_bytes;
+    const auto started = std::chrono::steady_clock::now();
     detail::HttpResponse response = detail::http_post(request);
+    const double latency_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     // Whatever the server said is redacted before anything reads it.
-    response.body = redact(response.body, api_key_);
-    response.error = redact(response.error, api_key_);
+    response.body = redact(response.body, key);
+    response.error = redact(response.error, key);
+    const auto fail = [&](std::string why) {
+      last_error = std::move(why);
+      ++failed_on[*chosen];
+      pool_->release(*chosen, /*ok=*/false, latency_s);
+    };
     if (response.outcome != detail::HttpResponse::Outcome::ok) {
-      last_error = response.outcome == detail::HttpResponse::Outcome::timeout
-                       ? "timeout: " + response.error
-                       : response.error;
+      fail(response.outcome == detail::HttpResponse::Outcome::timeout
+               ? "timeout: " + response.error
+               : response.error);
       continue;
     }
     if (is_fatal_status(response.status)) {
-      throw Error("the VLM endpoint " + options_.endpoint + " answered HTTP " +
-                  std::to_string(response.status) + " (check teacher.vlm.endpoint, .model and " +
-                  "the API key in $" + options_.api_key_env + "): " + excerpt(response.body));
+      pool_->release(*chosen, /*ok=*/false, latency_s);
+      throw Error("the VLM endpoint " + endpoint.config.url + " answered HTTP " +
+                  std::to_string(response.status) + " (check teacher.vlm.endpoint(s), .model and " +
+                  "the API key in $" + endpoint.config.api_key_env + "): " + excerpt(response.body));
     }
     if (response.status != 200) {
-      last_error = "HTTP " + std::to_string(response.status) + ": " + excerpt(response.body);
+      fail("HTTP " + std::to_string(response.status) + ": " + excerpt(response.body));
       continue;
     }
     try {
       // The content is decoded from JSON strings: an escaped key is whole again here.
-      last_answer = redact(detail::answer_content(response.body), api_key_);
+      last_answer = redact(detail::answer_content(response.body), key);
       const auto objects = detail::parse_answer_objects(detail::extract_answer_json(last_answer));
       auto resolved = detail::resolve_answer(objects, frame, options_.cameras.front(),
                                              options_.match, detail::UnknownIds::reject,
                                              &candidate_ids);
+      pool_->release(*chosen, /*ok=*/true, latency_s);
       for (const auto& candidate : candidates) {
         const bool ranked = std::any_of(resolved.objects.begin(), resolved.objects.end(),
                                         [&](const ObjectRisk& r) { return r.object_id == candidate.box->id; });
@@ -225,11 +267,11 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
       judgement.unmatched = std::move(resolved.unmatched);
       return judgement;
     } catch (const detail::InvalidAnswer& e) {
-      last_error = std::string("invalid answer: ") + e.what();
+      fail(std::string("invalid answer: ") + e.what());
     }
   }
   FrameJudgement failed =
-      FrameJudgement::failure(frame.clip, frame.index, redact(last_error, api_key_));
+      FrameJudgement::failure(frame.clip, frame.index, redact(last_error, last_key));
   failed.attempts = judgement.attempts;
   failed.answer_excerpt = excerpt(last_answer);
   return failed;
@@ -252,7 +294,7 @@ std::vector<FrameJudgement> VlmTeacher::judge(const std::vector<FrameContext>& f
       }
     }
   };
-  const auto workers = std::min<std::size_t>(static_cast<std::size_t>(options_.concurrency),
+  const auto workers = std::min<std::size_t>(static_cast<std::size_t>(pool_->total_capacity()),
                                              frames.size());
   std::vector<std::thread> threads;
   for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(work);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rsd/teacher/ego_path.h"
+#include "rsd/teacher/endpoint_pool.h"
 #include "rsd/teacher/rasterizer.h"
 #include "rsd/teacher/risk_cache.h"
 #include "rsd/teacher/risk_teacher.h"
@@ -81,6 +82,8 @@ struct RiskCacheRunOptions {
   std::string data_root;             // folder of clip folders (data::ClipIndex)
   std::vector<std::string> cameras;  // the cameras each frame is read with (data::FrameReader)
   std::vector<std::string> clips;    // restrict to these clip names; empty: every clip
+  /// When set, only the clips it owns (this process's shard of a split run).
+  std::function<bool(const std::string& clip)> owns;
   bool progress = true;
 };
 
@@ -90,6 +93,8 @@ struct RiskCacheRunReport {
   int frames_ok = 0;
   int frames_failed = 0;
   int unmatched = 0;
+  /// Requests, failures and latency per server of the VLM teacher (empty for other teachers).
+  std::vector<EndpointReport> endpoints;
 };
 
 /// The work of `rsd_cache_risk`: every clip (or the listed ones) under options.data_root, frames

@@ -19,16 +19,32 @@
 //
 // The API key is read from the environment variable named by api_key_env, sent as
 // "Authorization: Bearer <key>", and never logged or written anywhere.
+//
+// Several servers of the same model (`endpoints`, each with its own URL, concurrency and key
+// variable) share the frames through an EndpointPool: a request goes to the least loaded one, an
+// endpoint failing failures_to_cool_down requests in a row is left out for cool_down_s, and a
+// failed frame is retried on the endpoints it has not failed on first. A frame has 1 + retries
+// attempts on each endpoint and FAILS only when they are used up on all of them. Without
+// `endpoints`, endpoint/concurrency/api_key_env are the one endpoint.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "rsd/teacher/endpoint_pool.h"
 #include "rsd/teacher/matcher.h"
 #include "rsd/teacher/risk_teacher.h"
 
 namespace rsd::teacher {
+
+/// One server of the model.
+struct VlmEndpoint {
+  std::string url;
+  int concurrency = 4;      // requests in flight at once on this server
+  std::string api_key_env;  // empty: no Authorization header
+};
 
 struct VlmTeacherOptions {
   std::string endpoint = "http://127.0.0.1:8000/v1/chat/completions";
@@ -48,7 +64,11 @@ struct VlmTeacherOptions {
   double max_distance_m = 60.0;
   bool json_mode = false;       // also send response_format {"type": "json_object"}
   MatchOptions match;           // for answers that name objects by 2D box
+  /// Servers sharing the requests; empty: the one of endpoint, concurrency and api_key_env.
+  std::vector<VlmEndpoint> endpoints;
+  EndpointPoolOptions pool;     // when an endpoint is left out, and for how long
 };
+
 
 /// The built-in prompt. Placeholders: {{objects}} (one line per candidate), {{ego_speed}} (m/s),
 /// {{command}}, {{cameras}} (the camera names sent) and {{image_size}} ("1600x900").
@@ -65,17 +85,25 @@ class VlmTeacher : public RiskTeacher {
   explicit VlmTeacher(VlmTeacherOptions options);
 
   TeacherInfo info() const override;
-  /// Judges the frames with up to `concurrency` requests in flight.
+  /// Judges the frames with up to the endpoints' summed concurrency requests in flight.
   std::vector<FrameJudgement> judge(const std::vector<FrameContext>& frames) override;
 
   /// One frame, with its retries (thread-safe).
   FrameJudgement judge_frame(const FrameContext& context) const;
 
   const VlmTeacherOptions& options() const { return options_; }
+  /// Requests, failures and latency per endpoint since construction, in the order configured.
+  std::vector<EndpointReport> endpoint_stats() const;
 
  private:
+  struct Endpoint {
+    VlmEndpoint config;
+    std::string api_key;  // never logged
+  };
+
   VlmTeacherOptions options_;
-  std::string api_key_;  // never logged
+  std::vector<Endpoint> endpoints_;
+  std::unique_ptr<EndpointPool> pool_;
 };
 
 }  // namespace rsd::teacher
