@@ -5,10 +5,14 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rsd/config/config.h"
@@ -17,6 +21,7 @@
 #include "rsd/model/gt_boxes.h"
 #include "rsd/pipeline/teacher_config.h"
 #include "rsd/teacher/camera_projection.h"
+#include "rsd/teacher/endpoint_pool.h"
 #include "rsd/teacher/ego_path.h"
 #include "rsd/teacher/jsonl_teacher.h"
 #include "rsd/teacher/matcher.h"
@@ -25,6 +30,7 @@
 #include "rsd/teacher/vlm_teacher.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
+#include "support/error_message.h"
 #include "support/fixtures.h"
 #include "support/http_test_server.h"
 #include "support/log_capture.h"
@@ -390,6 +396,225 @@ TEST_F(VlmTeacherTest, ConcurrencyBoundsRequestsInFlight) {
   EXPECT_EQ(server.requests().size(), 6u);
 }
 
+// ---- several endpoints: the pool, spreading, cool-down, per-endpoint counts --------------------
+
+// A clock the test moves by hand.
+struct FakeClock {
+  double now = 100.0;
+  EndpointPool::Clock clock() {
+    return [this] { return now; };
+  }
+};
+
+TEST(EndpointPool, TheLeastLoadedRelativeToItsCapacityGetsTheRequest) {
+  FakeClock time;
+  EndpointPool pool({2, 1}, {}, time.clock());
+  EXPECT_EQ(pool.total_capacity(), 3);
+  EXPECT_EQ(pool.try_acquire(), std::optional<std::size_t>(0)) << "tie 0/2 vs 0/1: lowest index";
+  EXPECT_EQ(pool.try_acquire(), std::optional<std::size_t>(1)) << "1/2 loaded vs 0/1";
+  EXPECT_EQ(pool.try_acquire(), std::optional<std::size_t>(0)) << "1/2 vs 1/1";
+  EXPECT_FALSE(pool.try_acquire()) << "every slot is taken";
+  pool.release(1, /*ok=*/true, 0.5);
+  EXPECT_EQ(pool.try_acquire(), std::optional<std::size_t>(1));
+  EXPECT_EQ(pool.in_flight(0), 2);
+  EXPECT_EQ(pool.in_flight(1), 1);
+}
+
+TEST(EndpointPool, RetriesGoFirstToEndpointsTheRequestHasNotFailedOn) {
+  FakeClock time;
+  EndpointPool pool({4, 4, 4}, {}, time.clock());
+  ASSERT_EQ(pool.try_acquire(), std::optional<std::size_t>(0));  // endpoint 0 is now the busiest
+  // Failed once on 1: 2 is preferred, although 1 is as idle.
+  EXPECT_EQ(pool.try_acquire({0, 1, 0}, 2), std::optional<std::size_t>(2));
+  // Failed on 1 and 2 once: endpoint 0 (busier, but not failed on) comes first.
+  EXPECT_EQ(pool.try_acquire({0, 1, 1}, 2), std::optional<std::size_t>(0));
+  // Attempts used up on 0 and 2: only 1 is left.
+  EXPECT_EQ(pool.try_acquire({2, 1, 2}, 2), std::optional<std::size_t>(1));
+  // Used up everywhere: acquire does not wait, it answers nothing.
+  EXPECT_FALSE(pool.acquire({2, 2, 2}, 2));
+}
+
+TEST(EndpointPool, AnEndpointFailingKTimesInARowCoolsDownThenReturns) {
+  FakeClock time;
+  EndpointPool pool({1, 1}, {/*failures_to_cool_down=*/2, /*cool_down_s=*/10.0}, time.clock());
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_EQ(pool.try_acquire({0, 2}, 2), std::optional<std::size_t>(0));
+    pool.release(0, /*ok=*/false, 1.0);
+  }
+  EXPECT_TRUE(pool.cooling_down(0));
+  EXPECT_EQ(pool.try_acquire(), std::optional<std::size_t>(1)) << "0 is out";
+  EXPECT_FALSE(pool.try_acquire()) << "0 is out and 1 is full";
+  pool.release(1, /*ok=*/true, 3.0);
+  time.now += 9.9;
+  EXPECT_TRUE(pool.cooling_down(0));
+  time.now += 0.2;
+  EXPECT_FALSE(pool.cooling_down(0));
+  EXPECT_EQ(pool.try_acquire(), std::optional<std::size_t>(0)) << "back after the cool-down";
+  pool.release(0, /*ok=*/false, 1.0);
+  EXPECT_FALSE(pool.cooling_down(0)) << "the count of failures in a row started again";
+
+  const auto stats = pool.stats();
+  EXPECT_EQ(stats[0].requests, 3);
+  EXPECT_EQ(stats[0].failures, 3);
+  EXPECT_EQ(stats[0].cool_downs, 1);
+  EXPECT_EQ(stats[1].requests, 1);
+  EXPECT_EQ(stats[1].failures, 0);
+  EXPECT_DOUBLE_EQ(stats[0].mean_latency_s(), 1.0);
+  EXPECT_DOUBLE_EQ(stats[1].mean_latency_s(), 3.0);
+}
+
+TEST(EndpointPool, TheLastEndpointInServiceIsNeverTakenOut) {
+  FakeClock time;
+  EndpointPool single({1}, {/*failures_to_cool_down=*/1, /*cool_down_s=*/10.0}, time.clock());
+  for (int k = 0; k < 3; ++k) {
+    ASSERT_TRUE(single.try_acquire());
+    single.release(0, /*ok=*/false, 0.1);
+  }
+  EXPECT_FALSE(single.cooling_down(0));
+  EXPECT_EQ(single.stats()[0].cool_downs, 0);
+  EXPECT_THROW(EndpointPool({1, 0}, {}), rsd::ConfigError);
+  EXPECT_THROW(EndpointPool({1}, {/*failures_to_cool_down=*/0, 1.0}), rsd::ConfigError);
+}
+
+TEST(EndpointPool, AcquireWaitsForAReleaseFromAnotherThread) {
+  EndpointPool pool({1}, {});
+  ASSERT_TRUE(pool.try_acquire());
+  std::thread releaser([&pool] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    pool.release(0, /*ok=*/true, 0.05);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(pool.acquire(), std::optional<std::size_t>(0));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(40));
+  releaser.join();
+}
+
+// A stand-in server of the model: answers kGoodAnswer after `latency_ms`; with `fail_every` > 0,
+// every fail_every-th request (1-based: 2 = half of them) gets HTTP 503 instead.
+HttpTestServer::Handler stand_in_vlm(int latency_ms, int fail_every = 0) {
+  return [latency_ms, fail_every](const HttpExchange&, int index) {
+    if (fail_every > 0 && (index + 1) % fail_every == 0) {
+      return HttpReply{503, R"({"error": "overloaded"})", latency_ms};
+    }
+    return HttpReply{200, chat_response(kGoodAnswer), latency_ms};
+  };
+}
+
+std::vector<FrameContext> numbered_frames(const FrameContext& context, int count) {
+  std::vector<FrameContext> frames(static_cast<std::size_t>(count), context);
+  for (int i = 0; i < count; ++i) frames[static_cast<std::size_t>(i)].frame.index = i;
+  return frames;
+}
+
+TEST_F(VlmTeacherTest, ThreeEndpointsOneFailingHalfItsRequestsEveryFrameLabelled) {
+  HttpTestServer good_a(stand_in_vlm(20));
+  HttpTestServer flaky(stand_in_vlm(20, /*fail_every=*/2));
+  HttpTestServer good_b(stand_in_vlm(20));
+  VlmTeacherOptions o = options(good_a);
+  o.retries = 0;  // one attempt per endpoint: a frame failing on `flaky` must go elsewhere
+  o.backoff_s = 0.0;
+  const std::string key_variable = "RSD_TEST_VLM_KEY_B";
+  ::setenv(key_variable.c_str(), "sk-second-key", 1);
+  o.endpoints = {{good_a.url("/v1/chat/completions"), 2, "RSD_TEST_VLM_KEY"},
+                 {flaky.url("/v1/chat/completions"), 2, ""},
+                 {good_b.url("/v1/chat/completions"), 2, key_variable}};
+  VlmTeacher teacher(o);
+  const int frames = 40;
+  const auto judgements = teacher.judge(numbered_frames(context_, frames));
+  ::unsetenv(key_variable.c_str());
+
+  int retried = 0;
+  for (int i = 0; i < frames; ++i) {
+    EXPECT_TRUE(judgements[static_cast<std::size_t>(i)].ok()) << judgements[static_cast<std::size_t>(i)].error;
+    retried += judgements[static_cast<std::size_t>(i)].attempts > 1 ? 1 : 0;
+  }
+  const std::vector<EndpointReport> stats = teacher.endpoint_stats();
+  ASSERT_EQ(stats.size(), 3u);
+  const HttpTestServer* servers[] = {&good_a, &flaky, &good_b};
+  int requests = 0;
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(stats[e].url, servers[e]->url("/v1/chat/completions"));
+    EXPECT_EQ(stats[e].stats.requests, static_cast<int>(servers[e]->requests().size())) << e;
+    EXPECT_GT(stats[e].stats.requests, 5) << "requests are spread over every endpoint";
+    EXPECT_LE(servers[e]->max_in_flight(), 2) << "each endpoint's own concurrency holds";
+    EXPECT_GT(stats[e].stats.mean_latency_s(), 0.015);
+    requests += stats[e].stats.requests;
+  }
+  const int flaky_failures = static_cast<int>(flaky.requests().size()) / 2;
+  EXPECT_EQ(stats[0].stats.failures, 0);
+  EXPECT_EQ(stats[1].stats.failures, flaky_failures);
+  EXPECT_EQ(stats[2].stats.failures, 0);
+  EXPECT_GT(flaky_failures, 0);
+  EXPECT_EQ(retried, flaky_failures) << "each failure was retried, once, on another endpoint";
+  EXPECT_EQ(requests, frames + flaky_failures);
+  // Each endpoint got its own key, or none.
+  EXPECT_EQ(good_a.requests()[0].headers.at("authorization"), "Bearer sk-test-secret-123");
+  EXPECT_EQ(flaky.requests()[0].headers.count("authorization"), 0u);
+  EXPECT_EQ(good_b.requests()[0].headers.at("authorization"), "Bearer sk-second-key");
+}
+
+TEST_F(VlmTeacherTest, ADeadEndpointIsTakenOutAndItsFramesGoElsewhere) {
+  HttpTestServer dead([](const HttpExchange&, int) { return HttpReply{503, "down"}; });
+  HttpTestServer good(stand_in_vlm(5));
+  VlmTeacherOptions o = options(good);
+  o.retries = 3;
+  o.endpoints = {{dead.url("/v1/chat/completions"), 1, ""}, {good.url("/v1/chat/completions"), 2, ""}};
+  o.pool = {/*failures_to_cool_down=*/2, /*cool_down_s=*/60.0};
+  VlmTeacher teacher(o);
+  const auto judgements = teacher.judge(numbered_frames(context_, 12));
+  for (const auto& judgement : judgements) EXPECT_TRUE(judgement.ok()) << judgement.error;
+  const auto stats = teacher.endpoint_stats();
+  EXPECT_EQ(stats[0].stats.requests, 2) << "out after 2 failures in a row, for the rest of the run";
+  EXPECT_EQ(stats[0].stats.cool_downs, 1);
+  EXPECT_EQ(stats[1].stats.requests, 12);
+}
+
+TEST_F(VlmTeacherTest, AFrameFailsOnlyWhenItsAttemptsAreUsedUpOnEveryEndpoint) {
+  HttpTestServer a([](const HttpExchange&, int) { return HttpReply{500, "a"}; });
+  HttpTestServer b([](const HttpExchange&, int) { return HttpReply{502, "b"}; });
+  VlmTeacherOptions o = options(a);
+  o.retries = 1;
+  o.endpoints = {{a.url("/v1/chat/completions"), 1, ""}, {b.url("/v1/chat/completions"), 1, ""}};
+  o.pool.failures_to_cool_down = 100;
+  const FrameJudgement judgement = VlmTeacher(o).judge_frame(context_);
+  EXPECT_EQ(judgement.status, JudgementStatus::failed);
+  EXPECT_EQ(judgement.attempts, 4) << "1 + retries on each of the 2 endpoints";
+  EXPECT_EQ(a.requests().size(), 2u);
+  EXPECT_EQ(b.requests().size(), 2u);
+}
+
+// The speed-up of spreading over servers: the same frames, each server with the same concurrency
+// and a fixed latency; one server vs three. Expected: about 3 (frames/s = servers x concurrency /
+// latency). The figures go to docs/scaling.md.
+TEST_F(VlmTeacherTest, ThreeEndpointsJudgeAboutThreeTimesFasterThanOne) {
+  constexpr int kLatencyMs = 100;
+  constexpr int kConcurrency = 4;
+  constexpr int kFrames = 48;
+  HttpTestServer first(stand_in_vlm(kLatencyMs));
+  HttpTestServer second(stand_in_vlm(kLatencyMs));
+  HttpTestServer third(stand_in_vlm(kLatencyMs));
+  const auto time_judging = [&](std::vector<const HttpTestServer*> servers) {
+    VlmTeacherOptions o = options(first);
+    for (const auto* server : servers) o.endpoints.push_back({server->url("/v1/chat/completions"), kConcurrency, ""});
+    VlmTeacher teacher(o);
+    const auto frames = numbered_frames(context_, kFrames);
+    const auto start = std::chrono::steady_clock::now();
+    const auto judgements = teacher.judge(frames);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const auto& judgement : judgements) EXPECT_TRUE(judgement.ok()) << judgement.error;
+    return seconds;
+  };
+  const double one = time_judging({&first});
+  const double three = time_judging({&first, &second, &third});
+  const double ideal_one = kFrames * kLatencyMs / 1000.0 / kConcurrency;
+  std::printf("[ speed-up ] %d frames, latency %d ms, concurrency %d per endpoint: 1 endpoint %.3f s "
+              "(%.1f frames/s, model %.1f), 3 endpoints %.3f s (%.1f frames/s, model %.1f): x%.2f\n",
+              kFrames, kLatencyMs, kConcurrency, one, kFrames / one, kFrames / ideal_one, three,
+              kFrames / three, 3 * kFrames / ideal_one, one / three);
+  EXPECT_GE(one, ideal_one * 0.95) << "one endpoint cannot beat its concurrency / latency";
+  EXPECT_GT(one / three, 2.2) << "3 endpoints: " << three << " s, 1 endpoint: " << one << " s";
+}
+
 // Frames of a clip in which the ego drives straight along x at `speed` m/s.
 std::vector<data::Frame> straight_drive(int frames, double speed) {
   std::vector<data::Frame> clip(frames);
@@ -580,6 +805,48 @@ TEST(RuleTeacher, BuiltInConfigDefaultsAreTheOptionsDefaults) {
   EXPECT_EQ(rule_teacher_info(from_config).settings, rule_teacher_info(RuleTeacherOptions{}).settings);
   EXPECT_EQ(from_config.ego_length, data::kEgoLength);
   EXPECT_EQ(from_config.ego_width, data::kEgoWidth);
+}
+
+TEST(VlmTeacherConfig, EndpointsListTheSingleEndpointFillsWhatAnEntryLeavesOut) {
+  Config config = Config::defaults();
+  const VlmTeacherOptions single = pipeline::vlm_teacher_options_from(config);
+  EXPECT_TRUE(single.endpoints.empty()) << "no list: the one endpoint of teacher.vlm.endpoint";
+  EXPECT_EQ(single.pool.failures_to_cool_down, EndpointPoolOptions{}.failures_to_cool_down);
+  EXPECT_EQ(single.pool.cool_down_s, EndpointPoolOptions{}.cool_down_s);
+
+  config.set("teacher.vlm.concurrency", "6");
+  config.set("teacher.vlm.endpoints",
+             "[{url: 'http://a:8000/v1/chat/completions', concurrency: 8, api_key_env: KEY_A}, "
+             "{url: 'https://b/v1/chat/completions', api_key_env: null}, "
+             "{url: 'http://c:8000/v1/chat/completions'}]");
+  config.set("teacher.vlm.failures_to_cool_down", "5");
+  config.set("teacher.vlm.cool_down_s", "12.5");
+  const VlmTeacherOptions several = pipeline::vlm_teacher_options_from(config);
+  ASSERT_EQ(several.endpoints.size(), 3u);
+  EXPECT_EQ(several.endpoints[0].url, "http://a:8000/v1/chat/completions");
+  EXPECT_EQ(several.endpoints[0].concurrency, 8);
+  EXPECT_EQ(several.endpoints[0].api_key_env, "KEY_A");
+  EXPECT_EQ(several.endpoints[1].concurrency, 6) << "teacher.vlm.concurrency";
+  EXPECT_EQ(several.endpoints[1].api_key_env, "") << "null: no key";
+  EXPECT_EQ(several.endpoints[2].api_key_env, "RSD_VLM_API_KEY") << "teacher.vlm.api_key_env";
+  EXPECT_EQ(several.pool.failures_to_cool_down, 5);
+  EXPECT_EQ(several.pool.cool_down_s, 12.5);
+  EXPECT_EQ(vlm_teacher_info(several).settings, vlm_teacher_info(single).settings)
+      << "the servers do not change the answers: caches stay valid when servers are added";
+
+  for (const auto& [entries, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"[{url: 'ftp://a'}]", "entry 0: url must be an http"},
+           {"[{url: 'http://a'}, {url: 'http://b', concurency: 2}]", "entry 1: unknown key 'concurency'"},
+           {"[{url: 'http://a', concurrency: 0}]", "concurrency must be >= 1"},
+           {"[{url: 'http://a', concurrency: many}]", "concurrency has the wrong type"},
+           {"['http://a']", "must be a map"}}) {
+    Config bad = Config::defaults();
+    bad.set("teacher.vlm.endpoints", entries);
+    const std::string message =
+        test::error_message<rsd::ConfigError>([&] { pipeline::vlm_teacher_options_from(bad); });
+    EXPECT_NE(message.find("teacher.vlm.endpoints"), std::string::npos) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
 }
 
 TEST(CameraProjection, MatchesAnIndependentPinhole) {
