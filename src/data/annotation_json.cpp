@@ -111,8 +111,10 @@ std::string replace_non_finite_tokens(std::string_view text) {
   return out;
 }
 
-json read_annotation_json(const std::string& path) {
-  const std::string text = replace_non_finite_tokens(read_gzip_file(path));
+json read_annotation_json(const std::string& path) { return parse_annotation_text(read_gzip_file(path), path); }
+
+json parse_annotation_text(const std::string& decompressed, const std::string& path) {
+  const std::string text = replace_non_finite_tokens(decompressed);
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {

@@ -22,6 +22,8 @@ std::string replace_non_finite_tokens(std::string_view text);
 
 /// read_gzip_file + replace_non_finite_tokens + parse. Parse errors name the file and the byte.
 nlohmann::json read_annotation_json(const std::string& path);
+/// The same for text already decompressed; `path` names its source in errors.
+nlohmann::json parse_annotation_text(const std::string& decompressed, const std::string& path);
 
 /// Typed access to one parsed file. `where` is the key path of the object being read (e.g.
 /// "bounding_boxes[3]"); messages read "<file>: <where>.<key>: <what>".

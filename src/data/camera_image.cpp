@@ -57,6 +57,49 @@ std::string read_image_bytes(const std::string& path) {
   return bytes;
 }
 
+// `decoded` (BGR, the original image reduced by `reduction`) placed into the network input: float
+// CHW RGB, normalised.
+void warp_to_network(const cv::Mat& decoded, int reduction, const ImagePlacement& placement,
+                     int out_width, int out_height, float* out) {
+  // Decoded pixel grid -> original: x_original = reduction * x_decoded (corner convention).
+  Eigen::Matrix3d m = placement.img_aug;
+  m.leftCols<2>() *= reduction;
+  // OpenCV's warp works on pixel indices (centres at integers): shift by half a pixel around it.
+  const Eigen::Matrix3d to_index = [] {
+    Eigen::Matrix3d t = Eigen::Matrix3d::Identity();
+    t(0, 2) = t(1, 2) = -0.5;
+    return t;
+  }();
+  const Eigen::Matrix3d from_index = to_index.inverse();
+  const Eigen::Matrix3d warp = to_index * m * from_index;
+  cv::Mat affine(2, 3, CV_64F);
+  for (int r = 0; r < 2; ++r) {
+    for (int c = 0; c < 3; ++c) affine.at<double>(r, c) = warp(r, c);
+  }
+  cv::Mat placed;
+  cv::warpAffine(decoded, placed, affine, cv::Size(out_width, out_height), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar::all(0));
+
+  // BGR uint8 HWC -> RGB float CHW, normalised.
+  const int64_t plane = static_cast<int64_t>(out_width) * out_height;
+  float scale[3], offset[3];
+  for (int c = 0; c < 3; ++c) {
+    scale[c] = 1.0f / (255.0f * kStd[c]);
+    offset[c] = -kMean[c] / kStd[c];
+  }
+  for (int y = 0; y < out_height; ++y) {
+    const uint8_t* row = placed.ptr<uint8_t>(y);
+    float* red = out + static_cast<int64_t>(y) * out_width;
+    float* green = red + plane;
+    float* blue = green + plane;
+    for (int x = 0; x < out_width; ++x) {
+      blue[x] = row[3 * x + 0] * scale[2] + offset[2];
+      green[x] = row[3 * x + 1] * scale[1] + offset[1];
+      red[x] = row[3 * x + 2] * scale[0] + offset[0];
+    }
+  }
+}
+
 }  // namespace
 
 std::string jpeg_marker_problem(std::string_view head, std::string_view tail) {
@@ -136,43 +179,14 @@ void load_network_image(const std::string& path, int width, int height,
                            decoded.rows * reduction, " but its annotation says ", width, "x",
                            height, " (the intrinsics would not match)"));
   }
-  // Decoded pixel grid -> original: x_original = reduction * x_decoded (corner convention).
-  Eigen::Matrix3d m = placement.img_aug;
-  m.leftCols<2>() *= reduction;
-  // OpenCV's warp works on pixel indices (centres at integers): shift by half a pixel around it.
-  const Eigen::Matrix3d to_index = [] {
-    Eigen::Matrix3d t = Eigen::Matrix3d::Identity();
-    t(0, 2) = t(1, 2) = -0.5;
-    return t;
-  }();
-  const Eigen::Matrix3d from_index = to_index.inverse();
-  const Eigen::Matrix3d warp = to_index * m * from_index;
-  cv::Mat affine(2, 3, CV_64F);
-  for (int r = 0; r < 2; ++r) {
-    for (int c = 0; c < 3; ++c) affine.at<double>(r, c) = warp(r, c);
-  }
-  cv::Mat placed;
-  cv::warpAffine(decoded, placed, affine, cv::Size(out_width, out_height), cv::INTER_LINEAR,
-                 cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  warp_to_network(decoded, reduction, placement, out_width, out_height, out);
+}
 
-  // BGR uint8 HWC -> RGB float CHW, normalised.
-  const int64_t plane = static_cast<int64_t>(out_width) * out_height;
-  float scale[3], offset[3];
-  for (int c = 0; c < 3; ++c) {
-    scale[c] = 1.0f / (255.0f * kStd[c]);
-    offset[c] = -kMean[c] / kStd[c];
-  }
-  for (int y = 0; y < out_height; ++y) {
-    const uint8_t* row = placed.ptr<uint8_t>(y);
-    float* red = out + static_cast<int64_t>(y) * out_width;
-    float* green = red + plane;
-    float* blue = green + plane;
-    for (int x = 0; x < out_width; ++x) {
-      blue[x] = row[3 * x + 0] * scale[2] + offset[2];
-      green[x] = row[3 * x + 1] * scale[1] + offset[1];
-      red[x] = row[3 * x + 2] * scale[0] + offset[0];
-    }
-  }
+void network_image_from_bgr(const uint8_t* bgr, int width, int height,
+                            const ImagePlacement& placement, int out_width, int out_height,
+                            float* out) {
+  const cv::Mat image(height, width, CV_8UC3, const_cast<uint8_t*>(bgr));
+  warp_to_network(image, 1, placement, out_width, out_height, out);
 }
 
 }  // namespace rsd::data::detail

@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 
+#include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
@@ -37,5 +38,11 @@ std::string jpeg_marker_problem(std::string_view head, std::string_view tail);
 /// or has another size.
 void load_network_image(const std::string& path, int width, int height,
                         const ImagePlacement& placement, int out_width, int out_height, float* out);
+
+/// The same placement for an image already in memory: `bgr` holds height x width x 3 bytes,
+/// row-major (what a renderer or a camera driver gives).
+void network_image_from_bgr(const uint8_t* bgr, int width, int height,
+                            const ImagePlacement& placement, int out_width, int out_height,
+                            float* out);
 
 }  // namespace rsd::data::detail

@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "data/camera_image.h"
+#include "data/matrix_tensor.h"
+#include "rsd/data/frame_sample.h"
 #include "rsd/data/frame_reader.h"
 #include "rsd/util/error.h"
 #include "rsd/util/logging.h"
@@ -23,17 +25,7 @@ using rsd::detail::concat;
 // never share them.
 constexpr uint64_t kAugmentationStream = 0x617567;  // "aug"
 
-void write_matrix(const Eigen::Matrix4d& m, float* out) {
-  for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 4; ++c) out[r * 4 + c] = static_cast<float>(m(r, c));
-  }
-}
-
-void write_matrix(const Eigen::Matrix3d& m, float* out) {
-  for (int r = 0; r < 3; ++r) {
-    for (int c = 0; c < 3; ++c) out[r * 3 + c] = static_cast<float>(m(r, c));
-  }
-}
+using detail::write_matrix;
 
 bool inside_bev(const GridSpec& grid, const Eigen::Vector3d& p) {
   return grid.x().cell_of(p.x()) >= 0 && grid.y().cell_of(p.y()) >= 0;
@@ -136,14 +128,7 @@ struct Bench2DriveDataset::Impl {
     sample.bev_aug = torch::empty({4, 4}, torch::kFloat32);
     write_matrix(bev_matrix, sample.bev_aug.data_ptr<float>());
 
-    const EgoStatus ego = augmentation.ego_status(frame.ego);
-    sample.ego_status = torch::tensor(
-        {static_cast<float>(ego.speed), static_cast<float>(ego.acceleration.x()),
-         static_cast<float>(ego.acceleration.y()), static_cast<float>(ego.acceleration.z()),
-         static_cast<float>(ego.angular_velocity.x()), static_cast<float>(ego.angular_velocity.y()),
-         static_cast<float>(ego.angular_velocity.z()), static_cast<float>(ego.steer),
-         static_cast<float>(ego.throttle), static_cast<float>(ego.brake)},
-        torch::kFloat32);
+    sample.ego_status = ego_status_tensor(augmentation.ego_status(frame.ego));
     sample.command = static_cast<int64_t>(augmentation.command(frame.command));
 
     const Eigen::Matrix4d world2ego = frame.ego2world.inverse();

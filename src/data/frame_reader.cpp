@@ -210,9 +210,10 @@ Eigen::Matrix4d FrameReader::read_ego_pose(const ClipInfo& clip, int frame) cons
   return read_ego_geometry(JsonFields(path), root).ego2world;
 }
 
-Frame FrameReader::read(const ClipInfo& clip, int frame) const {
-  const std::string path = annotation_path(clip, frame);
-  const json root = detail::read_annotation_json(path);
+namespace {
+
+Frame frame_from_json(const FrameReader& reader, const json& root, const std::string& path,
+                      const ClipInfo& clip, int frame) {
   const JsonFields fields(path);
   const EgoGeometry ego = read_ego_geometry(fields, root);
 
@@ -237,7 +238,7 @@ Frame FrameReader::read(const ClipInfo& clip, int frame) const {
   }
 
   const json& sensors = fields.required(root, "sensors", "");
-  for (const std::string& name : cameras_) {
+  for (const std::string& name : reader.cameras()) {
     out.cameras.push_back(read_camera(fields, sensors, name, clip, frame));
   }
 
@@ -281,13 +282,26 @@ Frame FrameReader::read(const ClipInfo& clip, int frame) const {
     const std::optional<double> speed = fields.optional_number(object, "speed", where);
     if (annotation_class == "vehicle" && speed) {
       box.velocity = *speed * Eigen::Vector2d(std::cos(box.yaw), std::sin(box.yaw));
-    } else if (moves && options_.derive_velocity_from_motion) {
+    } else if (moves && reader.options().derive_velocity_from_motion) {
       pending.push_back({out.boxes.size(), box.id, to_right_handed(world_center_lh)});
     }
     out.boxes.push_back(std::move(box));
   }
   if (!pending.empty()) derive_velocities(clip, frame, ego, pending, out.boxes);
   return out;
+}
+
+}  // namespace
+
+Frame FrameReader::read(const ClipInfo& clip, int frame) const {
+  const std::string path = annotation_path(clip, frame);
+  return frame_from_json(*this, detail::read_annotation_json(path), path, clip, frame);
+}
+
+Frame FrameReader::parse(const std::string& annotation_text, const ClipInfo& clip, int frame,
+                         const std::string& source) const {
+  return frame_from_json(*this, detail::parse_annotation_text(annotation_text, source), source,
+                         clip, frame);
 }
 
 }  // namespace rsd::data

@@ -72,6 +72,12 @@ class FrameReader {
   /// Thread-safe (a const reader holds no mutable state).
   Frame read(const ClipInfo& clip, int frame) const;
 
+  /// Reads an annotation given as its (decompressed) JSON text, e.g. what a closed-loop simulator
+  /// writes for the current tick; `source` names it in errors. Image paths are where `clip` would
+  /// keep them. Same conversions and errors as read().
+  Frame parse(const std::string& annotation_text, const ClipInfo& clip, int frame,
+              const std::string& source) const;
+
   /// Only the ego pose of a frame (ego2world, right-handed), for trajectories. Same errors.
   Eigen::Matrix4d read_ego_pose(const ClipInfo& clip, int frame) const;
 

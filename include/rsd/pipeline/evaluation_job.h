@@ -6,20 +6,11 @@
 #include <string>
 
 #include "rsd/config/config.h"
+#include "rsd/pipeline/checkpoint_model.h"
 #include "rsd/eval/metric_set.h"
 
 namespace rsd::pipeline {
 
-/// Where the keys that fix the network come from: model.*, and the image size, BEV grid and
-/// waypoints it was trained on (data.image, data.grid, data.waypoints).
-enum class ModelSource {
-  /// The checkpoint's stored config (the run's resolved config): the config's values of those
-  /// keys are replaced, except keys set by a `--set` override (origin "--set ..."), which win.
-  /// A checkpoint saved without a config falls back to `config` with a warning.
-  checkpoint,
-  /// The config as given, as before checkpoints stored theirs.
-  config,
-};
 
 struct EvalJobOptions {
   std::string checkpoint;  // required: a file written by train::CheckpointManager

@@ -18,8 +18,8 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 class Builder {
  public:
-  Builder(const std::string& scenario, int clip_index, int frames, uint64_t seed)
-      : rng_(make_rng(seed, {0x5ce4a210u, static_cast<uint64_t>(clip_index)})), ids_(rng_) {
+  Builder(const std::string& scenario, int clip_index, int frames, uint64_t seed, ScenarioStream stream)
+      : rng_(make_rng(seed, {static_cast<uint64_t>(stream), static_cast<uint64_t>(clip_index)})), ids_(rng_) {
     ClipWorld& world = sim_.world;
     world.scenario = scenario;
     world.town = kTowns[uniform_int(rng_, 0, 11)];
@@ -553,10 +553,11 @@ const std::vector<std::string>& scenario_names() {
   return names;
 }
 
-Simulation build_scenario(const std::string& scenario, int clip_index, int frames, uint64_t seed) {
+Simulation build_scenario(const std::string& scenario, int clip_index, int frames, uint64_t seed,
+                          ScenarioStream stream) {
   for (const auto& [name, build] : builders()) {
     if (name != scenario) continue;
-    Builder builder(scenario, clip_index, frames, seed);
+    Builder builder(scenario, clip_index, frames, seed, stream);
     build(builder);
     return builder.finish();
   }

@@ -9,12 +9,10 @@
 namespace rsd::data::synth {
 namespace {
 
-constexpr double kGravity = 9.81;
-constexpr double kWheelbase = 2.875;       // Lincoln MKZ
-constexpr double kMaxSteerDegrees = 70.0;  // CARLA's MKZ physics control
 
-// Advances speed and distance by one step of constant acceleration, stopping at zero speed.
-void integrate(double accel, double* v, double* s) {
+}  // namespace
+
+void advance_along(double accel, double* v, double* s) {
   const double v_next = *v + accel * kFrameDt;
   if (v_next <= 0.0) {
     if (accel < 0.0) *s += (*v) * (*v) / (2.0 * -accel);
@@ -32,6 +30,8 @@ Transform vehicle_transform(const ClipWorld& world, const ForecastPose& pose) {
   return transform;
 }
 
+namespace {
+
 Transform walker_transform(const ClipWorld& world, const ActorSpec& spec, const ForecastPose& pose) {
   Transform transform;
   transform.location = Eigen::Vector3d(pose.position.x(), pose.position.y(), world.road.ground_z + spec.extent.z());
@@ -44,7 +44,9 @@ double vehicle_forecast_s(const VehicleAgent& agent, double dt) {
   return std::min(agent.s + agent.v * dt, std::max(agent.hold_s, agent.s));
 }
 
-Forecasts make_forecasts(const Simulation& simulation, const std::vector<ActorState>& states) {
+}  // namespace
+
+Forecasts forecast_actors(const Simulation& simulation, const std::vector<ActorState>& states) {
   Forecasts forecasts;
   const std::size_t count = simulation.world.actors.size();
   forecasts.actors.resize(count);
@@ -70,11 +72,16 @@ Forecasts make_forecasts(const Simulation& simulation, const std::vector<ActorSt
     }
     forecasts.actor_speeds[static_cast<std::size_t>(agent.actor)] = speed;
   }
-  const EgoAgent& ego = simulation.ego;
-  for (int k = 0; k < kForecastSteps; ++k) forecasts.ego[static_cast<std::size_t>(k)] = pose_on(*ego.path, ego.lateral, ego.s + ego.v * k * kForecastDt);
-  forecasts.ego_speed = ego.v;
   return forecasts;
 }
+
+Forecast forecast_on_route(const EgoAgent& ego) {
+  Forecast forecast;
+  for (int k = 0; k < kForecastSteps; ++k) forecast[static_cast<std::size_t>(k)] = pose_on(*ego.path, ego.lateral, ego.s + ego.v * k * kForecastDt);
+  return forecast;
+}
+
+namespace {
 
 void drive_vehicle(VehicleAgent& agent, const Simulation& simulation, const Forecasts& forecasts, double time) {
   if (!agent.started) {
@@ -133,48 +140,70 @@ void drive_vehicle(VehicleAgent& agent, const Simulation& simulation, const Fore
 
 }  // namespace
 
+
+void place_traffic(Simulation& simulation, std::vector<ActorState>& states, double time, double ego_route_s) {
+  const ClipWorld& world = simulation.world;
+  const LateralProfile straight;
+  for (VehicleAgent& agent : simulation.vehicles) {
+    if (!agent.started && agent.start.fired(time, ego_route_s)) {
+      agent.started = true;
+      agent.v = std::max(agent.v, agent.start_speed);
+    }
+    ActorState& state = states[static_cast<std::size_t>(agent.actor)];
+    state.transform = vehicle_transform(world, pose_on(*agent.path, agent.lateral, agent.s));
+    state.speed = agent.v;
+  }
+  for (WalkerAgent& agent : simulation.walkers) {
+    if (!agent.started && agent.start.fired(time, ego_route_s)) agent.started = true;
+    const ActorSpec& spec = world.actors[static_cast<std::size_t>(agent.actor)];
+    ActorState& state = states[static_cast<std::size_t>(agent.actor)];
+    state.transform = walker_transform(world, spec, pose_on(*agent.path, straight, agent.s));
+    state.speed = agent.started && agent.s < agent.path->length() ? agent.speed : 0.0;
+    state.gait = agent.gait;
+  }
+  for (std::size_t i = 0; i < world.actors.size(); ++i) {
+    if (world.actors[i].kind == ActorKind::traffic_light) states[i].light = simulation.signals.state(world.actors[i].light_group, time);
+  }
+}
+
+void decide_traffic(Simulation& simulation, const Forecasts& forecasts, double time, std::vector<ActorState>& states) {
+  for (VehicleAgent& agent : simulation.vehicles) drive_vehicle(agent, simulation, forecasts, time);
+  for (VehicleAgent& agent : simulation.vehicles) {
+    // Brake pedal of NPCs as CARLA reports it: the share of hard braking.
+    states[static_cast<std::size_t>(agent.actor)].brake = agent.accel < -0.5 ? std::min(1.0, -agent.accel / 8.0) : 0.0;
+  }
+}
+
+void advance_traffic(Simulation& simulation) {
+  for (VehicleAgent& agent : simulation.vehicles) {
+    if (!agent.started) continue;
+    advance_along(agent.accel, &agent.v, &agent.s);
+  }
+  for (WalkerAgent& agent : simulation.walkers) {
+    if (!agent.started || agent.s >= agent.path->length()) continue;
+    agent.s = std::min(agent.s + agent.speed * kFrameDt, agent.path->length());
+    agent.gait += agent.speed * kFrameDt / 0.7 * M_PI;
+  }
+}
+
 void simulate(Simulation& simulation, int frames) {
   ClipWorld& world = simulation.world;
   std::vector<ActorState> states = simulation.initial;
   states.resize(world.actors.size());
   std::mt19937_64 noise(simulation.noise_seed);
   std::normal_distribution<double> unit(0.0, 1.0);
-  const LateralProfile straight;
 
   for (int frame = 0; frame < frames; ++frame) {
     const double time = frame * kFrameDt;
     EgoAgent& ego = simulation.ego;
-
-    // Triggers and poses of everything at this instant.
-    for (VehicleAgent& agent : simulation.vehicles) {
-      if (!agent.started && agent.start.fired(time, ego.s)) {
-        agent.started = true;
-        agent.v = std::max(agent.v, agent.start_speed);
-      }
-      ActorState& state = states[static_cast<std::size_t>(agent.actor)];
-      state.transform = vehicle_transform(world, pose_on(*agent.path, agent.lateral, agent.s));
-      state.speed = agent.v;
-    }
-    for (WalkerAgent& agent : simulation.walkers) {
-      if (!agent.started && agent.start.fired(time, ego.s)) agent.started = true;
-      const ActorSpec& spec = world.actors[static_cast<std::size_t>(agent.actor)];
-      ActorState& state = states[static_cast<std::size_t>(agent.actor)];
-      state.transform = walker_transform(world, spec, pose_on(*agent.path, straight, agent.s));
-      state.speed = agent.started && agent.s < agent.path->length() ? agent.speed : 0.0;
-      state.gait = agent.gait;
-    }
-    for (std::size_t i = 0; i < world.actors.size(); ++i) {
-      if (world.actors[i].kind == ActorKind::traffic_light) states[i].light = simulation.signals.state(world.actors[i].light_group, time);
-    }
+    place_traffic(simulation, states, time, ego.s);
 
     // Decisions.
-    const Forecasts forecasts = make_forecasts(simulation, states);
+    Forecasts forecasts = forecast_actors(simulation, states);
+    forecasts.ego = forecast_on_route(ego);
+    forecasts.ego_speed = ego.v;
     const EgoDecision decision = decide_ego(ego, simulation, forecasts, time);
-    for (VehicleAgent& agent : simulation.vehicles) drive_vehicle(agent, simulation, forecasts, time);
-    for (VehicleAgent& agent : simulation.vehicles) {
-      // Brake pedal of NPCs as CARLA reports it: the share of hard braking.
-      states[static_cast<std::size_t>(agent.actor)].brake = agent.accel < -0.5 ? std::min(1.0, -agent.accel / 8.0) : 0.0;
-    }
+    decide_traffic(simulation, forecasts, time, states);
 
     // Record the frame.
     FrameState record;
@@ -191,7 +220,7 @@ void simulate(Simulation& simulation, int frames) {
     out.acceleration = Eigen::Vector3d(applied + 0.001 * unit(noise), ego.v * ego.v * curvature + 0.001 * unit(noise),
                                        kGravity + 0.015 * unit(noise));
     out.angular_velocity = Eigen::Vector3d(0.001 * unit(noise), 0.001 * unit(noise), ego.v * curvature + 0.001 * unit(noise));
-    out.steer = std::clamp(std::atan(kWheelbase * curvature) / radians(kMaxSteerDegrees), -1.0, 1.0);
+    out.steer = std::clamp(std::atan(kEgoWheelbase * curvature) / radians(kEgoMaxSteerDegrees), -1.0, 1.0);
     if (decision.accel >= -0.3) {
       out.throttle = std::clamp(0.3 + 0.35 * decision.accel + 0.02 * ego.v, 0.0, 0.85);
       if (ego.v >= ego.desired_speed && decision.accel <= 0.0) out.throttle = 0.0;
@@ -208,16 +237,8 @@ void simulate(Simulation& simulation, int frames) {
     world.frames.push_back(std::move(record));
 
     // Advance.
-    integrate(decision.accel, &ego.v, &ego.s);
-    for (VehicleAgent& agent : simulation.vehicles) {
-      if (!agent.started) continue;
-      integrate(agent.accel, &agent.v, &agent.s);
-    }
-    for (WalkerAgent& agent : simulation.walkers) {
-      if (!agent.started || agent.s >= agent.path->length()) continue;
-      agent.s = std::min(agent.s + agent.speed * kFrameDt, agent.path->length());
-      agent.gait += agent.speed * kFrameDt / 0.7 * M_PI;
-    }
+    advance_along(decision.accel, &ego.v, &ego.s);
+    advance_traffic(simulation);
   }
 }
 

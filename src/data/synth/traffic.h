@@ -15,6 +15,9 @@
 namespace rsd::data::synth {
 
 constexpr double kFrameDt = 1.0 / kFrameRateHz;  // seconds per frame (rsd/data/frame.h)
+constexpr double kGravity = 9.81;
+constexpr double kEgoWheelbase = 2.875;       // Lincoln MKZ
+constexpr double kEgoMaxSteerDegrees = 70.0;  // CARLA's MKZ physics control: steer 1 = this wheel angle
 
 /// Fires once the ego has driven ego_s metres along its route and the clock reached `time`.
 struct Trigger {
@@ -96,6 +99,7 @@ struct Simulation {
 /// Steps the simulation `frames` times from t = 0 and appends one FrameState per frame.
 void simulate(Simulation& simulation, int frames);
 
+
 // ---- shared by the expert and the NPCs (traffic_rules.cpp) ----
 
 constexpr int kForecastSteps = 7;            // 0, 0.5, ..., 3.0 s
@@ -114,6 +118,27 @@ struct Forecasts {
   Forecast ego;
   double ego_speed = 0.0;
 };
+
+/// Forecasts of every actor (ego left empty: the caller knows how its ego moves).
+Forecasts forecast_actors(const Simulation& simulation, const std::vector<ActorState>& states);
+/// The ego keeping its speed along its route (and lane changes).
+Forecast forecast_on_route(const EgoAgent& ego);
+
+// ---- one step of everything but the ego, in this order (simulate, and ClosedLoopWorld whose
+// ego is driven from outside) ----
+
+/// Fires triggers (by time and the ego's progress along its route) and writes every actor's pose,
+/// speed and light state at `time` into `states` (parallel to world.actors).
+void place_traffic(Simulation& simulation, std::vector<ActorState>& states, double time, double ego_route_s);
+/// NPC vehicles choose their acceleration (and show brake lights) given the forecasts.
+void decide_traffic(Simulation& simulation, const Forecasts& forecasts, double time, std::vector<ActorState>& states);
+/// Moves NPC vehicles and walkers by one frame.
+void advance_traffic(Simulation& simulation);
+
+/// Advances speed and distance by one frame of constant acceleration, stopping at zero speed.
+void advance_along(double accel, double* v, double* s);
+/// A vehicle's pose on the flat ground of `world`.
+Transform vehicle_transform(const ClipWorld& world, const ForecastPose& pose);
 
 /// A vehicle following a path, asking what blocks it.
 struct Follower {
