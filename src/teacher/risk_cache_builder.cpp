@@ -256,6 +256,9 @@ RiskCacheRunReport run_risk_cache(const RiskCacheBuildOptions& build_options, Ri
 
   RiskCacheRunReport report;
   report.output_dir = build_options.output_dir;
+  // Even a shard that owns no clip leaves its (empty) folder: a merge of every shard's folder then
+  // works whatever the hash gave each.
+  std::filesystem::create_directories(build_options.output_dir);
   int64_t total_frames = 0;
   for (const auto* clip : clips) total_frames += static_cast<int64_t>(clip->frames.size());
   spdlog::info("risk cache: teacher {}, {} clips ({} frames) from {} into {}",

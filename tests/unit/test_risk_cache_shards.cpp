@@ -3,6 +3,7 @@
 // folder, or into several merged afterwards), and `verify` / `merge` on what they wrote.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -148,6 +149,7 @@ class RiskCacheShards : public ::testing::Test {
     synth.threads = 1;
     synth.top_down = false;
     for (const auto& clip : data::synth::write_synthetic_dataset(synth).clips) clips_.push_back(clip.name);
+    std::sort(clips_.begin(), clips_.end());  // the order of the clip index and of the reports
   }
 
   Config config(const std::string& output) const {
