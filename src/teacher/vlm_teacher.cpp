@@ -257,7 +257,6 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
       auto resolved = detail::resolve_answer(objects, frame, options_.cameras.front(),
                                              options_.match, detail::UnknownIds::reject,
                                              &candidate_ids);
-      pool_->release(*chosen, /*ok=*/true, latency_s);
       for (const auto& candidate : candidates) {
         const bool ranked = std::any_of(resolved.objects.begin(), resolved.objects.end(),
                                         [&](const ObjectRisk& r) { return r.object_id == candidate.box->id; });
@@ -265,9 +264,13 @@ FrameJudgement VlmTeacher::judge_frame(const FrameContext& context) const {
       }
       judgement.objects = std::move(resolved.objects);
       judgement.unmatched = std::move(resolved.unmatched);
+      pool_->release(*chosen, /*ok=*/true, latency_s);
       return judgement;
     } catch (const detail::InvalidAnswer& e) {
       fail(std::string("invalid answer: ") + e.what());
+    } catch (...) {
+      pool_->release(*chosen, /*ok=*/false, latency_s);  // the slot is not lost to the other frames
+      throw;
     }
   }
   FrameJudgement failed =
