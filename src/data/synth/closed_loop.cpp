@@ -112,6 +112,14 @@ std::vector<RouteSpec> make_route_set(int count, uint64_t seed, int frames, cons
 
 std::vector<RouteSpec> default_route_set() { return make_route_set(20, 2026, 150); }
 
+std::vector<std::string> rig_camera_names() {
+  std::vector<std::string> names;
+  for (const SensorMount& mount : sensor_rig()) {
+    if (mount.kind == SensorKind::camera && !mount.suffix.empty()) names.push_back(mount.name);
+  }
+  return names;
+}
+
 const char* to_string(Infraction infraction) {
   switch (infraction) {
     case Infraction::collision_pedestrian: return "collision_pedestrian";
@@ -379,6 +387,8 @@ void judge_collisions(ClosedLoopWorld::Impl& s) {
   const auto& scenery = s.sim.world.scenery;
   for (std::size_t i = 0; i < scenery.size(); ++i) {
     if (!solid_scenery(scenery[i].kind)) continue;
+    // Parts above the car (lamp arms, signal gantries) pass over it.
+    if (scenery[i].center.z() - scenery[i].half.z() > s.sim.world.road.ground_z + 2.0 * s.sim.world.ego.extent.z()) continue;
     Footprint other;
     other.center = scenery[i].center.head<2>();
     other.yaw = scenery[i].yaw;

@@ -69,11 +69,13 @@ void ClosedLoopWorld::write_strip(const std::string& path, const std::vector<Ris
   const int width = static_cast<int>(std::ceil((x_max - x_min) * scale));
   const int height = std::max(static_cast<int>(std::ceil((y_max - y_min) * scale)), 2 * kPanelPixels);
   cv::Mat overview(height, width, CV_8UC3);
+  // Centred vertically when the panels make the picture taller than the route.
+  const double bottom = (height + (y_max - y_min) * scale) / 2.0;
   const auto to_pixel = [&](const Eigen::Vector2d& r) {
-    return cv::Point2f(static_cast<float>((r.x() - x_min) * scale), static_cast<float>(height - (r.y() - y_min) * scale));
+    return cv::Point2f(static_cast<float>((r.x() - x_min) * scale), static_cast<float>(bottom - (r.y() - y_min) * scale));
   };
   paint_ground(overview, road, [&](double column, double row) {
-    return s.from_route(Eigen::Vector2d(x_min + column / scale, y_min + (height - row) / scale));
+    return s.from_route(Eigen::Vector2d(x_min + column / scale, y_min + (bottom - row) / scale));
   });
   for (std::size_t i = 0; i < ticks.size(); i += static_cast<std::size_t>(std::max(plan_every, 1))) {
     const auto& plan = ticks[i].plan;

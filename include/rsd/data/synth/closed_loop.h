@@ -48,6 +48,9 @@ std::vector<RouteSpec> make_route_set(int count, uint64_t seed, int frames,
 /// The default held-out set of rsd_drive: 20 routes over every scenario type, seed 2026, 150 frames.
 std::vector<RouteSpec> default_route_set();
 
+/// The cameras of the closed-loop sensor rig (Bench2Drive's six), by their annotation names.
+std::vector<std::string> rig_camera_names();
+
 struct VehicleControl {
   double throttle = 0.0;  // [0, 1]
   double steer = 0.0;     // [-1, 1], positive = right (CARLA)
