@@ -73,8 +73,16 @@ teacher::RiskCacheRunReport run_risk_cache(const Config& config,
     run.owns = [shard = options.shard](const std::string& clip) { return shard.owns(clip); };
   }
   run.progress = options.progress;
+  const auto* vlm = dynamic_cast<const teacher::VlmTeacher*>(risk_teacher.get());
+  if (vlm != nullptr && vlm->max_in_flight() > build.checkpoint_frames) {
+    // The builder hands the teacher one checkpoint's frames at a time.
+    logging::warn(fmt::format(
+        "teacher.checkpoint_frames = {} bounds the VLM requests in flight to {}, fewer than the "
+        "endpoints' concurrency ({}): set it to at least {} to keep the servers busy",
+        build.checkpoint_frames, build.checkpoint_frames, vlm->max_in_flight(), vlm->max_in_flight()));
+  }
   teacher::RiskCacheRunReport report = teacher::run_risk_cache(build, *risk_teacher, run);
-  if (const auto* vlm = dynamic_cast<const teacher::VlmTeacher*>(risk_teacher.get())) {
+  if (vlm != nullptr) {
     report.endpoints = vlm->endpoint_stats();
     log_endpoints(report.endpoints);
   }

@@ -92,6 +92,8 @@ class VlmTeacher : public RiskTeacher {
   FrameJudgement judge_frame(const FrameContext& context) const;
 
   const VlmTeacherOptions& options() const { return options_; }
+  /// The most requests in flight at once: the endpoints' summed concurrency.
+  int max_in_flight() const { return pool_->total_capacity(); }
   /// Requests, failures and latency per endpoint since construction, in the order configured.
   std::vector<EndpointReport> endpoint_stats() const;
 
