@@ -62,18 +62,23 @@ int main(int argc, char** argv) {
   rsd::app::add_config_flags(app, flags, /*config_required=*/false);
   std::string agent = "model", checkpoint, out, shard, model_from = "checkpoint", render = "704x396";
   int jobs = 1, threads = 1;
-  bool no_strips = false, record_ticks = false;
+  bool no_strips = false, record_ticks = false, render_full = false;
   RouteFlags routes;
   app.add_option("--agent", agent, "who drives: model (default; --config and --checkpoint), expert, constant_velocity, straight_line");
   app.add_option("--checkpoint", checkpoint, "the model's checkpoint");
   app.add_option("--model-from", model_from, "where the network keys come from: checkpoint (default) or config")
       ->check(CLI::IsMember({"checkpoint", "config"}));
   app.add_option("--out", out, "output folder (metrics.json, timing.json, report.md, routes/, strips/)");
-  app.add_option("--render", render, "rendered camera size WxH, the size the model's training images had (default 704x396)");
+  app.add_option("--render", render,
+                 "camera image size WxH the cameras' intrinsics are for: the size the model's training images had "
+                 "(default 704x396)");
   app.add_option("--jobs", jobs, "local processes driving routes at once (default 1); results do not depend on it");
   app.add_option("--shard", shard, "drive only shard I/N of the routes (else RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS)");
   app.add_option("--threads", threads, "intra-op threads per process (default 1: the same numbers whatever --jobs is)");
   app.add_flag("--no-strips", no_strips, "do not draw the per-route pictures");
+  app.add_flag("--render-full", render_full,
+               "render the cameras at --render size and resample them as the loader does (the exact training path; "
+               "default: render straight into the model's input, the same view without the resampling)");
   app.add_flag("--record-ticks", record_ticks, "record every tick (annotation, images, decision) under ticks/<route>/");
   add_route_flags(app, routes);
 
@@ -104,6 +109,7 @@ int main(int argc, char** argv) {
     options.routes = route_set(routes);
     options.strips = !no_strips;
     options.record_ticks = record_ticks;
+    options.render_full_images = render_full;
     char separator = 0;
     std::istringstream size(render);
     if (!(size >> options.world.image_width >> separator >> options.world.image_height) || separator != 'x' || !size.eof()) {

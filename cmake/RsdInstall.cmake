@@ -1,5 +1,6 @@
 # cmake --install: the libraries, their public headers, one export set per library (rsd::core,
-# rsd::rsd, rsd::synth) that find_package(rsd [COMPONENTS core rsd synth]) imports, and the configs.
+# rsd::rsd, rsd::synth, rsd::drive) that find_package(rsd [COMPONENTS core rsd synth drive])
+# imports, and the configs.
 include_guard(GLOBAL)
 include(CMakePackageConfigHelpers)
 
@@ -26,6 +27,7 @@ if(RSD_CORE_ONLY)
 else()
   rsd_install_library(rsd rsdTargets)
   rsd_install_library(rsd_synth rsdSynthTargets)
+  rsd_install_library(rsd_closed_loop rsdDriveTargets)
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/rsd" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
           FILES_MATCHING PATTERN "*.h")
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/configs/" DESTINATION ${CMAKE_INSTALL_DATADIR}/rsd/configs)

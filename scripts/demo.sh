@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: the whole job end to end on this machine, no VLM and no real data
 # needed. Installs, builds, writes synthetic clips in the real Bench2Drive format, builds the risk
-# cache with the rule teacher, trains configs/synth_tiny.yaml with the RiskHead, evaluates it and
-# writes the report. Everything lands under out/demo/.
+# cache with the rule teacher, trains configs/synth_tiny.yaml with the RiskHead, evaluates it
+# (open loop), drives it in closed loop beside the expert and the straight-line agent, and writes
+# the reports. Everything lands under out/demo/.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 #   DEMO_CLIPS, DEMO_FRAMES, DEMO_STEPS  size of the synthetic set and of the training run
 set -euo pipefail
@@ -20,7 +21,7 @@ bash "$root/scripts/setup.sh"
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build" --parallel "$(nproc)" --target rsd_data rsd_cache_risk rsd_train rsd_eval
+cmake --build "$build" --parallel "$(nproc)" --target rsd_data rsd_cache_risk rsd_train rsd_eval rsd_drive
 bin="$build/bin"
 echo "librsd $("$bin/rsd_train" --version)"
 
@@ -51,6 +52,20 @@ checkpoint="$run_dir/checkpoints/$(cat "$run_dir/checkpoints/last")"
 "$bin/rsd_eval" "${common[@]}" --checkpoint "$checkpoint" --split val \
   --out "$run_dir/eval"
 
+stamp "closed loop: the model, the expert and the straight-line agent on the held-out routes"
+drive="$run_dir/drive"
+"$bin/rsd_drive" "${common[@]}" --checkpoint "$checkpoint" --out "$drive/model" --jobs "$(nproc)"
+"$bin/rsd_drive" --agent expert --out "$drive/expert" --jobs "$(nproc)"
+"$bin/rsd_drive" --agent straight_line --out "$drive/straight_line" --jobs "$(nproc)"
+python3 - "$drive" <<'PY'
+import json, sys
+print(f"{'agent':<15} {'Driving Score':>13} {'Success Rate':>12} {'Route Compl.':>12}")
+for agent in ("expert", "model", "straight_line"):
+    m = json.load(open(f"{sys.argv[1]}/{agent}/metrics.json"))
+    print(f"{agent:<15} {m['driving_score']:>13.2f} {m['success_rate']:>11.1f}% {m['route_completion']:>11.1f}%")
+PY
+
 stamp "done"
 echo "demo: run directory $run_dir (config.yaml, log.txt, metrics.jsonl, checkpoints/)"
 echo "demo: evaluation report $run_dir/eval/report.md"
+echo "demo: closed-loop reports $run_dir/drive/{model,expert,straight_line}/report.md"

@@ -57,6 +57,27 @@ std::string read_image_bytes(const std::string& path) {
   return bytes;
 }
 
+// BGR uint8 HWC (rows contiguous) -> RGB float CHW, normalised with ImageNet's mean and std.
+void normalise_bgr(const uint8_t* bgr, int width, int height, float* out) {
+  const int64_t plane = static_cast<int64_t>(width) * height;
+  float scale[3], offset[3];
+  for (int c = 0; c < 3; ++c) {
+    scale[c] = 1.0f / (255.0f * kStd[c]);
+    offset[c] = -kMean[c] / kStd[c];
+  }
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* row = bgr + static_cast<int64_t>(y) * width * 3;
+    float* red = out + static_cast<int64_t>(y) * width;
+    float* green = red + plane;
+    float* blue = green + plane;
+    for (int x = 0; x < width; ++x) {
+      blue[x] = row[3 * x + 0] * scale[2] + offset[2];
+      green[x] = row[3 * x + 1] * scale[1] + offset[1];
+      red[x] = row[3 * x + 2] * scale[0] + offset[0];
+    }
+  }
+}
+
 // `decoded` (BGR, the original image reduced by `reduction`) placed into the network input: float
 // CHW RGB, normalised.
 void warp_to_network(const cv::Mat& decoded, int reduction, const ImagePlacement& placement,
@@ -80,24 +101,7 @@ void warp_to_network(const cv::Mat& decoded, int reduction, const ImagePlacement
   cv::warpAffine(decoded, placed, affine, cv::Size(out_width, out_height), cv::INTER_LINEAR,
                  cv::BORDER_CONSTANT, cv::Scalar::all(0));
 
-  // BGR uint8 HWC -> RGB float CHW, normalised.
-  const int64_t plane = static_cast<int64_t>(out_width) * out_height;
-  float scale[3], offset[3];
-  for (int c = 0; c < 3; ++c) {
-    scale[c] = 1.0f / (255.0f * kStd[c]);
-    offset[c] = -kMean[c] / kStd[c];
-  }
-  for (int y = 0; y < out_height; ++y) {
-    const uint8_t* row = placed.ptr<uint8_t>(y);
-    float* red = out + static_cast<int64_t>(y) * out_width;
-    float* green = red + plane;
-    float* blue = green + plane;
-    for (int x = 0; x < out_width; ++x) {
-      blue[x] = row[3 * x + 0] * scale[2] + offset[2];
-      green[x] = row[3 * x + 1] * scale[1] + offset[1];
-      red[x] = row[3 * x + 2] * scale[0] + offset[0];
-    }
-  }
+  normalise_bgr(placed.ptr<uint8_t>(0), out_width, out_height, out);
 }
 
 }  // namespace
@@ -187,6 +191,10 @@ void network_image_from_bgr(const uint8_t* bgr, int width, int height,
                             float* out) {
   const cv::Mat image(height, width, CV_8UC3, const_cast<uint8_t*>(bgr));
   warp_to_network(image, 1, placement, out_width, out_height, out);
+}
+
+void network_image_from_placed_bgr(const uint8_t* bgr, int width, int height, float* out) {
+  normalise_bgr(bgr, width, height, out);
 }
 
 }  // namespace rsd::data::detail

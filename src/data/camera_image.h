@@ -45,4 +45,8 @@ void network_image_from_bgr(const uint8_t* bgr, int width, int height,
                             const ImagePlacement& placement, int out_width, int out_height,
                             float* out);
 
+/// An image that already is the network input (rendered straight at the placement): only the
+/// conversion to normalised float CHW RGB.
+void network_image_from_placed_bgr(const uint8_t* bgr, int width, int height, float* out);
+
 }  // namespace rsd::data::detail

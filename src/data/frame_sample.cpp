@@ -18,8 +18,13 @@ torch::Tensor ego_status_tensor(const EgoStatus& ego) {
       torch::kFloat32);
 }
 
+Eigen::Matrix3d network_placement(int width, int height, int64_t out_width, int64_t out_height) {
+  return detail::place_image(width, height, static_cast<int>(out_width), static_cast<int>(out_height), nullptr, nullptr)
+      .img_aug;
+}
+
 Sample inference_sample(const Frame& frame, const std::vector<BgrImage>& images, int64_t image_width,
-                        int64_t image_height) {
+                        int64_t image_height, ImageSource source) {
   using rsd::detail::concat;
   const int64_t cameras = static_cast<int64_t>(frame.cameras.size());
   if (static_cast<int64_t>(images.size()) != cameras) {
@@ -36,17 +41,24 @@ Sample inference_sample(const Frame& frame, const std::vector<BgrImage>& images,
   for (int64_t n = 0; n < cameras; ++n) {
     const Camera& camera = frame.cameras[static_cast<size_t>(n)];
     const BgrImage& image = images[static_cast<size_t>(n)];
-    if (image.data == nullptr || image.width != camera.width || image.height != camera.height) {
+    const bool placed = source == ImageSource::placed;
+    const int expected_width = placed ? static_cast<int>(image_width) : camera.width;
+    const int expected_height = placed ? static_cast<int>(image_height) : camera.height;
+    if (image.data == nullptr || image.width != expected_width || image.height != expected_height) {
       throw DataError(concat("frame ", frame.index, " of ", frame.clip, ": image of ", camera.name,
-                             " is ", image.width, "x", image.height, " but the annotation says ",
-                             camera.width, "x", camera.height));
+                             " is ", image.width, "x", image.height, ", expected ", expected_width, "x",
+                             expected_height, placed ? " (the network input)" : " (the annotation's size)"));
     }
     const detail::ImagePlacement placement =
         detail::place_image(camera.width, camera.height, static_cast<int>(image_width),
                             static_cast<int>(image_height), nullptr, nullptr);
-    detail::network_image_from_bgr(image.data, image.width, image.height, placement,
-                                   static_cast<int>(image_width), static_cast<int>(image_height),
-                                   sample.images[n].data_ptr<float>());
+    float* pixels = sample.images[n].data_ptr<float>();
+    if (placed) {
+      detail::network_image_from_placed_bgr(image.data, image.width, image.height, pixels);
+    } else {
+      detail::network_image_from_bgr(image.data, image.width, image.height, placement,
+                                     static_cast<int>(image_width), static_cast<int>(image_height), pixels);
+    }
     detail::write_matrix(camera.intrinsics, sample.intrinsics[n].data_ptr<float>());
     detail::write_matrix(placement.img_aug, sample.img_aug[n].data_ptr<float>());
     detail::write_matrix(camera.cam2ego, sample.cam2ego[n].data_ptr<float>());

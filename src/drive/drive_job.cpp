@@ -37,6 +37,7 @@ namespace {
 struct PreparedAgent {
   std::unique_ptr<DrivingAgent> agent;
   std::vector<std::string> cameras;
+  int64_t input_width = 0, input_height = 0;  // the model's network input
 };
 
 PreparedAgent prepare_agent(const Config* config, const DriveJobOptions& options) {
@@ -61,6 +62,8 @@ PreparedAgent prepare_agent(const Config* config, const DriveJobOptions& options
     }
     logging::info("driving " + options.checkpoint + " (step " + std::to_string(loaded.progress.step) + ", model from " +
                   loaded.model_source + ") on " + device.str());
+    prepared.input_width = loaded.model->options().lift.image_width();
+    prepared.input_height = loaded.model->options().lift.image_height();
     prepared.agent = std::make_unique<ModelAgent>(std::move(loaded.model), ModelAgentOptions{});
   }
   return prepared;
@@ -87,6 +90,10 @@ DriveSummary run_drive_job(const Config* config, const DriveJobOptions& options)
   RouteRunOptions run_options;
   run_options.world = options.world;
   run_options.cameras = prepared.cameras;
+  if (!options.render_full_images) {
+    run_options.input_width = prepared.input_width;
+    run_options.input_height = prepared.input_height;
+  }
   const std::string checkpoint = options.agent == AgentKind::model ? options.checkpoint : "";
   std::vector<data::synth::RouteSpec> mine;
   for (const auto& route : routes) {

@@ -23,7 +23,8 @@ ModelAgent::ModelAgent(model::E2EModel model, ModelAgentOptions options)
 Decision ModelAgent::decide(const Observation& observation) {
   const data::Frame& frame = *observation.frame;
   const model::LiftSplatOptions& lift = model_->options().lift;
-  const data::Sample sample = data::inference_sample(frame, observation.images, lift.image_width(), lift.image_height());
+  const data::Sample sample = data::inference_sample(frame, observation.images, lift.image_width(), lift.image_height(),
+                                                       observation.image_source);
   torch::NoGradGuard no_grad;
   const auto batched = [&](const torch::Tensor& t) { return t.unsqueeze(0).to(device_); };
   const model::E2EOutput out = model_->forward_tensors(

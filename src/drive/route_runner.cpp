@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,13 @@ RouteRun drive_route(const data::synth::RouteSpec& route, DrivingAgent& agent, c
     clip.name = world.clip_name();
     clip.path = "closed-loop/" + clip.name;
     agent.reset();
+    std::optional<data::synth::ImageWindow> window;
+    if (options.input_width > 0 && options.input_height > 0) {
+      const Eigen::Matrix3d placement = data::network_placement(options.world.image_width, options.world.image_height,
+                                                                options.input_width, options.input_height);
+      window = data::synth::ImageWindow{static_cast<int>(options.input_width), static_cast<int>(options.input_height),
+                                        placement(0, 0), placement(1, 1), placement(0, 2), placement(1, 2)};
+    }
     RouteRun run;
     std::vector<data::synth::ClosedLoopWorld::RiskMap> risk;
     if (!options.record_dir.empty()) std::filesystem::create_directories(options.record_dir);
@@ -93,7 +101,8 @@ RouteRun drive_route(const data::synth::RouteSpec& route, DrivingAgent& agent, c
       std::vector<data::synth::RenderedCamera> rendered;
       if (agent.needs_images()) {
         start = Clock::now();
-        rendered = world.render(cameras);
+        rendered = world.render(cameras, window ? &*window : nullptr);
+        observation.image_source = window ? data::ImageSource::placed : data::ImageSource::stored;
         for (const auto& camera : rendered) observation.images.push_back({camera.width, camera.height, camera.bgr.data()});
         run.timing.render += seconds_since(start);
       }

@@ -38,6 +38,9 @@ struct DriveJobOptions {
   pipeline::Shard shard;                        // the routes this process drives
   data::synth::ClosedLoopOptions world;
   bool strips = true;
+  /// Render the cameras at world.image_width x image_height and place them as the loader does
+  /// (exactly the training path, slower) instead of straight into the model's input.
+  bool render_full_images = false;
   bool record_ticks = false;                    // also ticks/<route>/ (RouteRunOptions::record_dir)
 };
 

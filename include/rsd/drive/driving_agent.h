@@ -25,6 +25,7 @@ namespace rsd::drive {
 struct Observation {
   const data::Frame* frame = nullptr;   // this tick, as the frame reader reads its annotation
   std::vector<data::BgrImage> images;   // one per frame->cameras; empty unless needs_images()
+  data::ImageSource image_source = data::ImageSource::stored;  // full images, or the network input
   int tick = 0;
   /// The simulator itself, for privileged agents (the expert); null under a real simulator.
   data::synth::ClosedLoopWorld* world = nullptr;

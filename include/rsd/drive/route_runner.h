@@ -14,6 +14,9 @@ namespace rsd::drive {
 struct RouteRunOptions {
   data::synth::ClosedLoopOptions world;
   std::vector<std::string> cameras;  // Bench2Drive names, the model's order; empty: the six
+  /// > 0: render straight into this network input, placed as the loader places world-size images
+  /// (data::ImageSource::placed); 0: render world.image_width x image_height images.
+  int64_t input_width = 0, input_height = 0;
   std::string strip_path;            // the route's picture (PNG); empty: none
   int strip_panels = 4;
   /// When set, every tick is recorded here (for replaying it through another driver, e.g. the

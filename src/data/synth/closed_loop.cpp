@@ -251,7 +251,7 @@ std::string ClosedLoopWorld::annotation() const {
   return python_json_dump(make_annotation(impl_->sim.world, impl_->tick, options));
 }
 
-std::vector<RenderedCamera> ClosedLoopWorld::render(const std::vector<std::string>& cameras) const {
+std::vector<RenderedCamera> ClosedLoopWorld::render(const std::vector<std::string>& cameras, const ImageWindow* window) const {
   const Impl& s = *impl_;
   const FrameState& frame = s.sim.world.frames[static_cast<std::size_t>(s.tick)];
   const std::vector<Face> actors = s.renderer->actor_faces(frame);
@@ -262,7 +262,17 @@ std::vector<RenderedCamera> ClosedLoopWorld::render(const std::vector<std::strin
       return m.kind == SensorKind::camera && m.name == name;
     });
     if (mount == rig.end()) throw ConfigError("closed loop: the sensor rig has no camera '" + name + "'");
-    const CameraView view = s.renderer->view(frame, *mount, s.options.image_width, s.options.image_height);
+    CameraView view = s.renderer->view(frame, *mount, s.options.image_width, s.options.image_height);
+    if (window != nullptr) {
+      // The renderer samples pixel index i at u = i: window index p must sample the camera's
+      // u = (p + 0.5 - offset) / scale - 0.5.
+      view.width = window->width;
+      view.height = window->height;
+      view.cx = window->offset_x - 0.5 + window->scale_x * (0.5 + view.cx);
+      view.cy = window->offset_y - 0.5 + window->scale_y * (0.5 + view.cy);
+      view.fx *= window->scale_x;
+      view.fy *= window->scale_y;
+    }
     s.renderer->render(view, actors, s.raster);
     const cv::Mat& colour = s.raster.colour();
     RenderedCamera camera;

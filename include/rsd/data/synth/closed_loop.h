@@ -139,6 +139,16 @@ struct RenderedCamera {
   std::vector<uint8_t> bgr;                    // height x width x 3, row-major
 };
 
+/// Where rendered pixels land: window pixel = scale x camera pixel + offset (continuous pixel
+/// coordinates, centres at +0.5) of the camera's options-size image, e.g. the loader's placement
+/// of that image into a network input. Rendering straight into the window gives the pixels the
+/// full image would, without rendering the rest and resampling.
+struct ImageWindow {
+  int width = 0, height = 0;
+  double scale_x = 1.0, scale_y = 1.0;
+  double offset_x = 0.0, offset_y = 0.0;
+};
+
 /// The built-in expert's plan at the current tick (privileged: it sees every actor's intent).
 struct ExpertPlan {
   std::vector<Eigen::Vector2d> waypoints;      // ego frame, at 0.5 s, 1.0 s, ... (`steps` of them)
@@ -163,9 +173,9 @@ class ClosedLoopWorld {
 
   /// This tick's annotation as the collector writes anno/NNNNN.json (cameras of options' size).
   std::string annotation() const;
-  /// The named cameras (Bench2Drive names: CAM_FRONT, ...) rendered now. Throws rsd::ConfigError
-  /// naming an unknown camera.
-  std::vector<RenderedCamera> render(const std::vector<std::string>& cameras) const;
+  /// The named cameras (Bench2Drive names: CAM_FRONT, ...) rendered now, at options' size or, with
+  /// a window, into it. Throws rsd::ConfigError naming an unknown camera.
+  std::vector<RenderedCamera> render(const std::vector<std::string>& cameras, const ImageWindow* window = nullptr) const;
   /// What the built-in expert would plan now: `steps` waypoints 0.5 s apart. Keeps the expert's
   /// own state (lane changes it started), so call it once per tick when it drives.
   ExpertPlan expert_plan(int steps);
