@@ -188,6 +188,10 @@ TEST_F(RiskCacheShards, ThreeShardsWriteTheBytesOfOneRunAndMergeToThem) {
   ASSERT_EQ(whole.clips.size(), clips_.size());
   const auto expected = files_in(dir_.file("whole"));
   ASSERT_EQ(expected.size(), clips_.size());
+  EXPECT_EQ(teacher::RiskCacheFile::read_header(dir_.file("whole/" + clips_[0] + teacher::kRiskCacheExtension))
+                .created,
+            "2026-01-01T00:00:00Z")
+      << "SOURCE_DATE_EPOCH is the creation time";
 
   std::size_t clips_built = 0;
   for (int i = 0; i < 3; ++i) {
