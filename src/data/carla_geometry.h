@@ -41,6 +41,16 @@ inline Eigen::Matrix4d carla_matrix(const Eigen::Vector3d& location,
   return m;
 }
 
+/// An accelerometer reading (CARLA's left-handed frame) in ours: (ax, -ay, az).
+inline Eigen::Vector3d acceleration_to_right_handed(const Eigen::Vector3d& a) { return {a.x(), -a.y(), a.z()}; }
+
+/// A gyroscope reading in ours: a pseudo-vector, so under the y reflection its x and z components
+/// change sign (-wx, wy, -wz), and a left turn has a positive yaw rate.
+inline Eigen::Vector3d angular_velocity_to_right_handed(const Eigen::Vector3d& w) { return {-w.x(), w.y(), -w.z()}; }
+
+/// CARLA's steer (positive = right) as ours (positive = left).
+inline double steer_to_right_handed(double steer) { return -steer; }
+
 /// Inverse of a rigid transform [R t; 0 1].
 inline Eigen::Matrix4d rigid_inverse(const Eigen::Matrix4d& m) {
   Eigen::Matrix4d inverse = Eigen::Matrix4d::Identity();

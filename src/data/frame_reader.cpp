@@ -161,14 +161,12 @@ EgoStatus read_ego_status(const JsonFields& fields, const json& root) {
                        : fields.optional_number(ego_box, "speed", "bounding_boxes[0]").value_or(0.0);
   if (fields.optional(root, "acceleration") != nullptr) {
     const Eigen::Vector3d a = fields.vector3(root, "acceleration", "");
-    status.acceleration = {a.x(), -a.y(), a.z()};
+    status.acceleration = detail::acceleration_to_right_handed(a);
   }
   if (fields.optional(root, "angular_velocity") != nullptr) {
-    // A pseudo-vector: under the y reflection its x and z components change sign.
-    const Eigen::Vector3d w = fields.vector3(root, "angular_velocity", "");
-    status.angular_velocity = {-w.x(), w.y(), -w.z()};
+    status.angular_velocity = detail::angular_velocity_to_right_handed(fields.vector3(root, "angular_velocity", ""));
   }
-  status.steer = -fields.optional_number(root, "steer", "").value_or(0.0);
+  status.steer = detail::steer_to_right_handed(fields.optional_number(root, "steer", "").value_or(0.0));
   status.throttle = fields.optional_number(root, "throttle", "").value_or(0.0);
   status.brake = fields.optional_number(root, "brake", "").value_or(0.0);
   return status;
