@@ -196,8 +196,10 @@ void validate(const RouteSpec& route, const ClosedLoopOptions& options) {
     throw ConfigError("closed loop: image size must be at least 16x16, got " + std::to_string(options.image_width) +
                       "x" + std::to_string(options.image_height));
   }
-  if (!(options.time_limit_factor >= 1.0) || !(options.blocked_seconds > 0.0) || !(options.deviation_limit > 0.0)) {
-    throw ConfigError("closed loop: time_limit_factor >= 1, blocked_seconds > 0 and deviation_limit > 0 are required");
+  if (!(options.time_limit_factor >= 1.0) || !(options.blocked_seconds > 0.0) || !(options.deviation_limit > 0.0) ||
+      !(options.route_extension >= 0.0)) {
+    throw ConfigError("closed loop: time_limit_factor >= 1, blocked_seconds > 0, deviation_limit > 0 and route_extension >= 0 "
+                      "are required");
   }
 }
 
@@ -211,10 +213,22 @@ ClosedLoopWorld::ClosedLoopWorld(const RouteSpec& route, const ClosedLoopOptions
   s.route = route;
   s.options = options;
   {
-    // The expert drives the same world once: how far it gets in `frames` is the route's length.
+    // The expert drives the same world once: where it is at the end of the timeline, plus the
+    // extension, is the route's end; how long it takes to get there sets the time limit.
     Simulation reference = build_scenario(route.scenario, route.index, route.frames, route.seed, ScenarioStream::closed_loop);
-    simulate(reference, route.frames);
-    s.outcome.route_length = std::max(10.0, reference.world.frames.back().ego.route_s);
+    const int horizon = 4 * route.frames;
+    simulate(reference, horizon);
+    const auto& frames = reference.world.frames;
+    s.outcome.route_length = std::max(10.0, frames[static_cast<std::size_t>(route.frames - 1)].ego.route_s + options.route_extension);
+    int arrival = horizon;
+    for (int i = route.frames - 1; i < horizon; ++i) {
+      if (frames[static_cast<std::size_t>(i)].ego.route_s >= s.outcome.route_length) {
+        arrival = i;
+        break;
+      }
+    }
+    s.outcome.route_length = std::min(s.outcome.route_length, frames.back().ego.route_s);
+    s.outcome.expert_time = arrival * kFrameDt;
   }
   s.sim = build_scenario(route.scenario, route.index, route.frames, route.seed, ScenarioStream::closed_loop);
   s.states = s.sim.initial;
@@ -229,7 +243,7 @@ ClosedLoopWorld::ClosedLoopWorld(const RouteSpec& route, const ClosedLoopOptions
   s.outcome.route = route.name();
   s.outcome.scenario = route.scenario;
   s.outcome.clip = s.sim.world.name();
-  s.outcome.time_limit = route.frames * kFrameDt * options.time_limit_factor + options.time_limit_extra;
+  s.outcome.time_limit = s.outcome.expert_time * options.time_limit_factor + options.time_limit_extra;
   place_traffic(s.sim, s.states, 0.0, 0.0);
   s.sim.world.frames.push_back(record_tick(s, 0.0));
   s.renderer = std::make_unique<SceneRenderer>(s.sim.world);

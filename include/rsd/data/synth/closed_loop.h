@@ -35,7 +35,7 @@ struct RouteSpec {
   std::string scenario;  // one of supported_scenarios()
   int index = 0;
   uint64_t seed = 0;
-  int frames = 150;      // the scenario's timeline at 10 Hz; the expert covers the route in this time
+  int frames = 150;      // the scenario's timeline at 10 Hz (its events happen inside it)
 
   /// "<scenario>_<index>_s<seed>", unique within a set.
   std::string name() const;
@@ -71,6 +71,8 @@ struct ClosedLoopOptions {
   int image_width = 704;          // rendered camera size (the size the model's data was stored at)
   int image_height = 396;
   VehicleLimits vehicle;
+  double route_extension = 40.0;  // metres the route goes on beyond where the expert is at `frames`
+                                  // (through the junction the scenario leads to)
   double time_limit_factor = 1.5; // the route ends after factor x the expert's time + extra seconds
   double time_limit_extra = 15.0;
   double blocked_seconds = 20.0;  // standing still this long ends the route (agent blocked)
@@ -121,7 +123,8 @@ struct RouteOutcome {
   std::string route;                           // RouteSpec::name()
   std::string scenario;
   std::string clip;                            // the world's clip name
-  double route_length = 0.0;                   // metres the expert covers in `frames`
+  double route_length = 0.0;                   // the expert's distance at `frames` + route_extension
+  double expert_time = 0.0;                    // seconds the expert takes to drive it
   double progress = 0.0;                       // furthest route_s reached, metres
   double outside_lanes = 0.0;                  // metres driven outside the route's lanes
   double route_completion = 0.0;               // [0, 1]: progress share minus the outside share
