@@ -131,6 +131,16 @@ std::vector<std::string> RiskCacheReader::clips() const {
   return names;
 }
 
+std::vector<int> RiskCacheReader::labelled_frames(const std::string& clip) const {
+  std::vector<int> frames;
+  if (const ClipEntry* entry = find_clip(clip)) {
+    for (const auto& [frame, found] : entry->frames) {
+      if (found.status == JudgementStatus::ok) frames.push_back(frame);
+    }
+  }
+  return frames;
+}
+
 const RiskCacheHeader& RiskCacheReader::header(const std::string& clip) const {
   const ClipEntry* entry = find_clip(clip);
   if (!entry) throw DataError("no risk cache of clip " + clip + " in " + folder_);

@@ -17,6 +17,9 @@ namespace rsd::pipeline {
 /// targets). Throws rsd::DataError naming the folder when it does not exist and naming the cache
 /// when its grid differs, or (data.risk_cache_check: strict) when its settings are not those a
 /// cache built with this config records (risk_cache_settings_from): teacher.*, data.grid.
+/// data.risk_target_control (not none) wraps the reader so that the maps lose their meaning
+/// (data::FrameShuffledRiskSource over every labelled frame of the cache, or
+/// data::CellPermutedRiskSource), drawn from run.seed.
 std::shared_ptr<const data::RiskTargetSource> risk_source_from(const Config& config);
 
 /// A loader over `split` of data.root: with augmentation, shuffling and drop_last when

@@ -46,6 +46,8 @@ class RiskCacheReader : public data::RiskTargetSource {
   std::optional<CachedFrame> frame_record(const std::string& clip, int frame) const;
 
   std::vector<std::string> clips() const;
+  /// The frames of `clip` that have a map (the teacher judged them): those risk_map() answers.
+  std::vector<int> labelled_frames(const std::string& clip) const;
   /// The header of a clip's cache; throws rsd::DataError when the clip has none.
   const RiskCacheHeader& header(const std::string& clip) const;
 
