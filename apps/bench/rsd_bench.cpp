@@ -6,6 +6,7 @@
 #include "bench/copy_bandwidth.h"
 #include "bench/ddp_bench.h"
 #include "bench/loader_bench.h"
+#include "bench/drive_bench.h"
 #include "bench/risk_head_bench.h"
 #include "bench/train_bench.h"
 #include "bench/voxel_pool_bench.h"
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
   rsd::bench::RiskHeadBenchOptions risk_head_options;
   rsd::bench::add_risk_head_flags(*risk_head, risk_head_options);
 
+  auto* drive = app.add_subcommand("drive", "one closed-loop tick of rsd_drive taken apart: ticks per second, where the time goes");
+  drive->fallthrough();
+  rsd::bench::DriveBenchOptions drive_options;
+  rsd::bench::add_drive_flags(*drive, drive_options);
   auto* loader = app.add_subcommand(
       "loader", "data loader samples/s from 1600x900 JPEGs to network tensors, decode cost per image");
   loader->fallthrough();
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
     }
     if (train->parsed()) return rsd::bench::run_train_bench(settings, train_options);
     if (risk_head->parsed()) return rsd::bench::run_risk_head_bench(settings, risk_head_options);
+    if (drive->parsed()) return rsd::bench::run_drive_bench(settings, drive_options);
     if (loader->parsed()) return rsd::bench::run_loader_bench(settings, loader_options);
     if (ddp->parsed()) return rsd::bench::run_ddp_bench(settings, ddp_options);
     if (ddp_worker->parsed()) return rsd::bench::run_ddp_worker(ddp_options);
