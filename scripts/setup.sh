@@ -51,6 +51,7 @@ packages=(
   pybind11-dev          # the CARLA agent's Python module rsd_carla (skipped without it)
   python3-numpy         # the CARLA agent's test: CARLA's sensor arrays (Debian's /usr/bin/python3)
   python3-opencv        # the CARLA agent's test: reads the recorded camera PNGs
+  python3-yaml          # the CARLA agent: its conf file
 )
 
 # PyPI's torch needs a virtual environment to install into.

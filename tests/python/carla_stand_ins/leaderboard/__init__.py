@@ -1,0 +1,1 @@
+"""Stand-in for Bench2Drive's leaderboard package (tests only)."""
