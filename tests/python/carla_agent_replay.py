@@ -97,16 +97,6 @@ def main():
             anno = annotations[self.tick]
             return anno['throttle'], anno['steer'], anno['brake']
 
-    agent = ReplayAgent('localhost', 2000)
-    agent.setup(conf_path)
-    ids = [s['id'] for s in agent.sensors()]
-    if ids != ['CAM_FRONT', 'CAM_FRONT_LEFT', 'CAM_FRONT_RIGHT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT',
-               'IMU', 'GPS', 'SPEED']:
-        fail('sensors(): %s' % ids)
-    back = agent.sensors()[3]
-    if (back['x'], back['y'], back['z'], back['yaw'], back['fov']) != (-2.0, 0.0, 1.6, 180.0, 110.0):
-        fail('CAM_BACK declared as %s' % back)
-
     # The global plan: the annotations' near route points, in order, both ways.
     plan_world, plan_gps = [], []
     for tick in ticks:
@@ -117,7 +107,18 @@ def main():
             plan_world.append((carla.Transform(carla.Location(point[0], point[1], z)), anno['command_near']))
             lat, lon, _ = carla_world_to_gnss([point[0], point[1], z])
             plan_gps.append(({'lat': lat, 'lon': lon, 'z': z}, anno['command_near']))
+
+    # The evaluator's order: the plan, then setup with '+<save name>' appended once per route so far.
+    agent = ReplayAgent('localhost', 2000)
     agent.set_global_plan(plan_gps, plan_world)
+    agent.setup(conf_path + '+route_a+route_b')
+    ids = [s['id'] for s in agent.sensors()]
+    if ids != ['CAM_FRONT', 'CAM_FRONT_LEFT', 'CAM_FRONT_RIGHT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT',
+               'IMU', 'GPS', 'SPEED']:
+        fail('sensors(): %s' % ids)
+    back = agent.sensors()[3]
+    if (back['x'], back['y'], back['z'], back['yaw'], back['fov']) != (-2.0, 0.0, 1.6, 180.0, 110.0):
+        fail('CAM_BACK declared as %s' % back)
 
     worst_control = worst_waypoint = worst_position = 0.0
     for tick in ticks:

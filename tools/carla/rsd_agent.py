@@ -1,7 +1,7 @@
 """A librsd checkpoint as a Bench2Drive leaderboard agent (docs/carla-agent.md).
 
     TEAM_AGENT=<librsd>/tools/carla/rsd_agent.py
-    TEAM_CONFIG=<agent.yaml>          # or <agent.yaml>+<save name> under IS_BENCH2DRIVE
+    TEAM_CONFIG=<agent.yaml>          # the evaluator hands setup() <agent.yaml>+<save name>...
 
 The conf file (YAML, or JSON when it ends in .json) names what to drive with; relative paths are
 relative to the conf file's folder:
@@ -84,6 +84,17 @@ def road_option_value(option):
     return int(getattr(option, 'value', option))
 
 
+def conf_file(path_to_conf_file):
+    """The conf file of what the evaluator hands setup(): leaderboard_evaluator.py appends
+    '+<save name>' to TEAM_CONFIG for every route, in place (route 3 gets conf+a+b+c)."""
+    parts = path_to_conf_file.split('+')
+    for end in range(len(parts), 0, -1):
+        candidate = '+'.join(parts[:end])
+        if os.path.isfile(candidate):
+            return candidate
+    raise FileNotFoundError('no agent conf file in ' + repr(path_to_conf_file))
+
+
 def load_conf(path):
     with open(path) as f:
         text = f.read()
@@ -108,11 +119,7 @@ class RsdAgent(autonomous_agent.AutonomousAgent):
 
     def setup(self, path_to_conf_file):
         self.track = autonomous_agent.Track.SENSORS
-        # Bench2Drive's evaluator hands "<conf>+<save name>" when IS_BENCH2DRIVE is set.
-        conf_path, self.save_name = path_to_conf_file, None
-        if not os.path.isfile(conf_path) and '+' in conf_path:
-            conf_path, self.save_name = conf_path.rsplit('+', 1)
-        self.conf = load_conf(conf_path)
+        self.conf = load_conf(conf_file(path_to_conf_file))
         self.driver = rsd_carla.Driver(self.conf['config'], self.conf['checkpoint'],
                                        device=self.conf.get('device') or '',
                                        threads=int(self.conf.get('threads') or 0),
