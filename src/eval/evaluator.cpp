@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "frame_pictures.h"
@@ -115,7 +118,47 @@ Evaluator::Evaluator(EvaluatorOptions options)
       planning_(options_.planning),
       detection_(options_.detection),
       risk_(options_.risk, options_.grid),
-      picture_frames_(options_.picture_frames.begin(), options_.picture_frames.end()) {}
+      picture_frames_(options_.picture_frames.begin(), options_.picture_frames.end()) {
+  if (!options_.frame_records_path.empty()) {
+    const std::filesystem::path path(options_.frame_records_path);
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    records_ = std::make_shared<std::ofstream>(path);
+    if (!*records_) throw Error("cannot write the frame records " + path.string());
+  }
+}
+
+void Evaluator::write_frame_records(
+    const data::Batch& batch, const std::vector<std::pair<std::string, torch::Tensor>>& plans,
+    const std::vector<PlanningFrame>& frames) {
+  const std::string prefix = "planning/all/";
+  for (std::size_t b = 0; b < frames.size(); ++b) {
+    nlohmann::json line;
+    line["clip"] = batch.clips[b];
+    line["frame"] = batch.frames[b];
+    line["groups"] = frames[b].groups;
+    const auto index = static_cast<int64_t>(b);
+    for (const auto& [name, waypoints] : plans) {
+      // The frame alone in an accumulator: the same definitions as the split's metrics, whose
+      // frame means these are.
+      PlanningAccumulator single(options_.planning);
+      PlanningFrame frame = frames[b];
+      frame.groups.clear();
+      single.add_batch(waypoints.slice(0, index, index + 1),
+                       batch.future_waypoints.slice(0, index, index + 1),
+                       batch.future_mask.slice(0, index, index + 1), {std::move(frame)});
+      nlohmann::json values;
+      const MetricSet frame_metrics = single.metrics();
+      for (const auto& [metric, value] : frame_metrics.entries()) {
+        if (metric.rfind(prefix, 0) != 0) continue;
+        values[metric.substr(prefix.size())] =
+            std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+      }
+      line[name] = std::move(values);
+    }
+    *records_ << line.dump() << '\n';
+  }
+  records_->flush();
+}
 
 bool Evaluator::wants_picture(const std::string& clip, int64_t frame) const {
   if (options_.picture_dir.empty()) return false;
@@ -188,6 +231,21 @@ void Evaluator::add(const data::Batch& batch, const model::E2EOutput& output) {
     }
     if (with_detection) detection_.add_frame(detections[b], ground_truth[b]);
   }
+  std::vector<std::pair<std::string, torch::Tensor>> plans = {{"model", output.waypoints.detach()}};
+  if (options_.reference_planners) {
+    const torch::Tensor ego_status = batch.ego_status.to(torch::kCPU, torch::kFloat);
+    plans.emplace_back("constant_velocity",
+                       constant_velocity_waypoints(ego_status, steps, options_.planning.step_s));
+    if (options_.ego_linear) {
+      plans.emplace_back("ego_linear", options_.ego_linear->predict(ego_status, batch.command));
+    }
+  }
+  for (std::size_t p = 1; p < plans.size(); ++p) {
+    references_.try_emplace(plans[p].first, options_.planning)
+        .first->second.add_batch(plans[p].second, batch.future_waypoints, batch.future_mask,
+                                 frames);
+  }
+  if (records_) write_frame_records(batch, plans, frames);
   planning_.add_batch(output.waypoints, batch.future_waypoints, batch.future_mask,
                       std::move(frames));
   if (with_risk) risk_.add_batch(student, teacher, risk_mask, centers);
@@ -290,6 +348,12 @@ MetricSet Evaluator::metrics() const {
   metrics.merge(planning_.metrics());
   if (has_detection_) metrics.merge(detection_.metrics());
   if (has_risk_) metrics.merge(risk_.metrics());
+  for (const auto& [name, reference] : references_) {
+    const MetricSet reference_metrics = reference.metrics();
+    for (const auto& [metric, value] : reference_metrics.entries()) {
+      metrics.set("reference/" + name + "/" + metric, value);
+    }
+  }
   return metrics;
 }
 

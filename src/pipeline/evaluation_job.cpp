@@ -1,8 +1,10 @@
 #include "rsd/pipeline/evaluation_job.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <cctype>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +25,38 @@
 namespace rsd::pipeline {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// eval.reference_planners' ego_linear, fitted on every full-future frame of
+// eval.reference_fit_root (all its clips), or of the train split of data.root.
+std::shared_ptr<const eval::EgoLinearPlanner> fit_ego_linear_planner(const Config& config,
+                                                                    const torch::Device& device) {
+  Config fit_config = config.clone();
+  data::Split split = data::Split::train;
+  if (config.has_value("eval.reference_fit_root")) {
+    // A JSON string is a YAML string whatever the path holds.
+    fit_config.set("data.root",
+                   nlohmann::json(config.get<std::string>("eval.reference_fit_root")).dump());
+    split = data::Split::all;
+  } else if (!config.has_value("data.split_file")) {
+    throw ConfigError("eval.reference_planners fits on the train split, which needs "
+                      "data.split_file (or set eval.reference_fit_root)");
+  }
+  auto planner = std::make_shared<eval::EgoLinearPlanner>();
+  std::shared_ptr<data::Loader> loader =
+      make_loader(fit_config, split, /*training=*/false, 0, 1, nullptr, device);
+  loader->start_epoch(0);
+  while (std::optional<data::Batch> batch = loader->next()) {
+    planner->add(batch->ego_status, batch->command, batch->future_waypoints, batch->future_mask);
+  }
+  planner->fit();
+  logging::info("reference planner ego_linear fitted on " + std::to_string(planner->frames()) +
+                " frames of " + fit_config.get<std::string>("data.root"));
+  return planner;
+}
+
+}  // namespace
 
 std::string default_eval_dir(const std::string& checkpoint, const std::string& split) {
   const fs::path folder = fs::path(checkpoint).parent_path();
@@ -57,6 +91,11 @@ EvalSummary run_evaluation(const Config& given, const EvalJobOptions& job) {
   summary.report_path = (fs::path(summary.out_dir) / "report.md").string();
   eval::EvaluatorOptions options = evaluator_options_from(config);
   options.picture_dir = (fs::path(summary.out_dir) / "pictures").string();
+  options.reference_planners = config.get<bool>("eval.reference_planners");
+  if (options.reference_planners) options.ego_linear = fit_ego_linear_planner(config, device);
+  if (config.get<bool>("eval.frame_records")) {
+    options.frame_records_path = (fs::path(summary.out_dir) / "frames.jsonl").string();
+  }
   eval::Evaluator evaluator(options);
 
   model::E2EModel& model = loaded.model;

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,6 +20,7 @@
 #include "rsd/eval/detection_metrics.h"
 #include "rsd/eval/metric_set.h"
 #include "rsd/eval/planning_metrics.h"
+#include "rsd/eval/reference_planners.h"
 #include "rsd/eval/risk_metrics.h"
 #include "rsd/geometry/grid_spec.h"
 #include "rsd/model/detection_head.h"
@@ -42,6 +45,13 @@ struct EvaluatorOptions {
   int64_t picture_camera = 0;               // camera index (in data.cameras) to draw on
   int64_t picture_cell_pixels = 4;          // BEV picture scale
   int64_t max_batches = 0;                  // stop after this many batches; 0: all
+  /// Also score planners that read only the ego status on the same frames, as
+  /// reference/<name>/planning/...: constant_velocity, and ego_linear when it is set (fitted).
+  bool reference_planners = false;
+  std::shared_ptr<const EgoLinearPlanner> ego_linear;
+  /// When set: one JSON line per frame (clip, frame, groups, and per planner its planning/all
+  /// metrics on that frame alone), for confidence intervals over frames. Parent folders are made.
+  std::string frame_records_path;
   bool progress = true;                     // show a progress bar
 };
 
@@ -68,7 +78,7 @@ class Evaluator {
   MetricSet run(model::E2EModel& model, data::Loader& loader);
 
   /// eval/frames, then planning/..., detection/... and risk/... (the last two only when the model
-  /// produced them).
+  /// produced them), then reference/<planner>/planning/... with options.reference_planners.
   MetricSet metrics() const;
 
   /// The PNG files written so far.
@@ -78,11 +88,17 @@ class Evaluator {
 
  private:
   bool wants_picture(const std::string& clip, int64_t frame) const;
+  // One line per frame of the batch into records_ (frame_records_path).
+  void write_frame_records(const data::Batch& batch,
+                           const std::vector<std::pair<std::string, torch::Tensor>>& plans,
+                           const std::vector<PlanningFrame>& frames);
 
   EvaluatorOptions options_;
   PlanningAccumulator planning_;
   DetectionAccumulator detection_;
   RiskAccumulator risk_;
+  std::map<std::string, PlanningAccumulator> references_;
+  std::shared_ptr<std::ofstream> records_;
   bool has_detection_ = false;
   bool has_risk_ = false;
   int64_t frames_ = 0;
