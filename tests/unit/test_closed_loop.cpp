@@ -444,7 +444,9 @@ TEST(ClosedLoopWorld, DrivingStraightThroughATurnLeavesTheRoute) {
   EXPECT_TRUE(outcome.end == "route_deviation" || outcome.outside_lanes > 0.0) << listed(outcome);
   EXPECT_NE(outcome.end, "completed") << listed(outcome);
   EXPECT_LT(outcome.route_completion, 1.0);
-  if (outcome.end == "route_deviation") EXPECT_EQ(count(outcome, Infraction::route_deviation), 1);
+  if (outcome.end == "route_deviation") {
+    EXPECT_EQ(count(outcome, Infraction::route_deviation), 1);
+  }
 }
 
 TEST(ClosedLoopWorld, LeavingTheRoadCountsOutsideLanesAndDeviates) {
