@@ -379,7 +379,24 @@ def write_markdown(path, summary, args):
     out += ["", "## Answer", "",
             "Stated by rule from the intervals above (overlapping 95 % intervals: no measurable "
             "difference):", ""] + answer(summary, arms)
-    out += ["", "## Cost", "", "| stage | seconds |", "|---|---|"]
+    out += ["", "## The same study on real Bench2Drive", "",
+            "1. Risk cache: `rsd_cache_risk --config configs/b2d_base.yaml` (the rule teacher; "
+            "`teacher.type: vlm` with `teacher.vlm.endpoints` for the paper's VLM teacher, "
+            "docs/teachers.md). Build it once; every arm reads it.",
+            "2. Train the arms on the official split, each with seeds 1 2 3 (`--set run.seed=S "
+            "--set run.name=<arm>_sS`): `base` = `configs/b2d_base_no_risk.yaml`; `rsd` = "
+            "`configs/b2d_base.yaml`; `rsd_attention` = `configs/b2d_base.yaml --set "
+            "model.risk_head.risk_attention=true`; `control` = `configs/b2d_base.yaml --set "
+            "data.risk_target_control=shuffle_frames`.",
+            "3. Open loop: `rsd_eval --config configs/b2d_base.yaml --checkpoint <run>/checkpoints/"
+            "best.pt --split val --set eval.frame_records=true` (and once "
+            "`--set eval.reference_planners=true` for the ego-status references); the val split's "
+            "`high_risk` group and the per-ability groups replace the synthetic OOD set.",
+            "4. Closed loop: Bench2Drive's 220 routes in CARLA with the librsd agent "
+            "(docs/carla-agent.md); the Driving Score and Success Rate per arm and seed.",
+            "5. `tools/study/report.py` reads the same folder layout (eval/<set>/<arm>_s<seed>/, "
+            "drive/<arm>_s<seed>/) and writes the same tables.", ""]
+    out += ["## Cost", "", "| stage | seconds |", "|---|---|"]
     out += [f"| {stage} | {seconds} |" for stage, seconds in summary["timing"]]
     out += [f"| **total** | {sum(s for _, s in summary['timing'])} |", ""]
     with open(path, "w") as f:
