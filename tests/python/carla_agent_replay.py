@@ -53,6 +53,25 @@ def check_route_planner(rsd_agent):
             fail('RoutePlanner at %s aims at %s, Bench2DriveZoo at %s' % (position, x, expected))
 
 
+def check_refusals(agent, input_data):
+    """librsd's errors reach Python as rsd_carla's exceptions, naming what is wrong."""
+    import rsd_carla
+    try:
+        rsd_carla.Driver(agent.conf['config'], '/nonexistent/step_2.pt')
+        fail('a missing checkpoint was accepted')
+    except rsd_carla.CheckpointError as e:
+        if '/nonexistent/step_2.pt' not in str(e):
+            fail('the missing checkpoint error does not name it: %s' % e)
+    images = {name: input_data[name][1] for name in agent.driver.camera_names[1:]}
+    try:
+        agent.driver.step(images, 0, location=[0.0, 0.0, 0.0], compass=0.0, accelerometer=[0.0] * 3,
+                          gyroscope=[0.0] * 3, speed=0.0)
+        fail('a tick without CAM_FRONT was accepted')
+    except rsd_carla.DataError as e:
+        if 'CAM_FRONT' not in str(e):
+            fail('the missing image error does not name the camera: %s' % e)
+
+
 def main():
     ticks_dir, conf_path, stand_ins = sys.argv[1:4]
     sys.path.insert(0, stand_ins)
@@ -169,6 +188,7 @@ def main():
     reference = agent.driver.geo_reference
     if abs(reference.latitude - GEO[0]) > 1e-9 or abs(reference.longitude - GEO[1]) > 1e-9:
         fail('geo reference solved as %s, CARLA used %s' % (reference, GEO))
+    check_refusals(agent, input_data)
     agent.destroy()
     print('%d ticks: run_step = rsd_drive (largest differences: control %.2e, waypoints %.2e m, '
           'GPS position %.2e m)' % (len(ticks), worst_control, worst_waypoint, worst_position))

@@ -39,6 +39,11 @@ def get_entry_point():
     return 'RsdAgent'
 
 
+def distance_between(a, b):
+    # Not math.dist (3.8): Bench2Drive's run_evaluation.sh uses CARLA 0.9.15's Python 3.7 egg.
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
 class RoutePlanner(object):
     """Bench2DriveZoo's team_code/planner.py RoutePlanner on CARLA world (x, y) points.
 
@@ -68,8 +73,8 @@ class RoutePlanner(object):
         for i in range(1, len(self.route)):
             if cumulative_distance > self.max_distance:
                 break
-            cumulative_distance += math.dist(self.route[i][0], self.route[i - 1][0])
-            distance = math.dist(self.route[i][0], position)
+            cumulative_distance += distance_between(self.route[i][0], self.route[i - 1][0])
+            distance = distance_between(self.route[i][0], position)
             if distance <= self.min_distance and distance > farthest_in_range:
                 farthest_in_range = distance
                 to_pop = i
@@ -177,6 +182,8 @@ class RsdAgent(autonomous_agent.AutonomousAgent):
             return array
         import cv2
         ok, encoded = cv2.imencode('.jpg', array[:, :, :3], [int(cv2.IMWRITE_JPEG_QUALITY), int(self.jpeg_quality)])
+        if not ok:
+            raise RuntimeError('cannot JPEG-encode a camera image of shape %s' % (array.shape,))
         return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
 
     def run_step(self, input_data, timestamp):

@@ -184,7 +184,8 @@ PYBIND11_MODULE(rsd_carla, m) {
   m.attr("__version__") = RSD_VERSION_STRING;
 
   // librsd's errors arrive as these Python exceptions (their message names the file, key or camera).
-  static py::exception<rsd::Error> error(m, "Error");
+  // Translators are tried newest first: the subclasses before their base.
+  auto& error = py::register_exception<rsd::Error>(m, "Error", PyExc_RuntimeError);
   py::register_exception<rsd::ConfigError>(m, "ConfigError", error.ptr());
   py::register_exception<rsd::DataError>(m, "DataError", error.ptr());
   py::register_exception<rsd::CheckpointError>(m, "CheckpointError", error.ptr());
