@@ -26,11 +26,13 @@
 #include "rsd/drive/drive_job.h"
 #include "rsd/drive/driving_agent.h"
 #include "rsd/drive/driving_score.h"
+#include "rsd/drive/model_agent.h"
 #include "rsd/drive/route_runner.h"
 #include "rsd/drive/waypoint_controller.h"
 #include "rsd/util/error.h"
 #include "support/error_message.h"
 #include "support/temp_dir.h"
+#include "support/tiny_e2e.h"
 
 namespace {
 
@@ -630,6 +632,93 @@ TEST(ClosedLoopWorld, RouteSetRefusesAnUnknownScenarioUpFront) {
   const std::string message =
       error_message<rsd::ConfigError>([] { synth::make_route_set(2, 1, 150, {"ParkedObstacle", "NoSuchScenario"}); });
   EXPECT_NE(message.find("NoSuchScenario"), std::string::npos) << message;
+}
+
+TEST(ClosedLoopWorld, RunningARedLightIsOneInfraction) {
+  // The light of this route is red when the ego arrives (the straight-line agent runs it).
+  synth::ClosedLoopWorld world(route_of("VanillaSignalizedTurnEncounterRedLight", 1));
+  drive_world(world, cruise(7.0), 3000);
+  EXPECT_EQ(count(world.outcome(), Infraction::red_light), 1) << listed(world.outcome());
+  // The expert stops for it.
+  auto expert = drive::make_expert_agent();
+  const drive::RouteRun run = drive::drive_route(route_of("VanillaSignalizedTurnEncounterRedLight", 1), *expert, {});
+  EXPECT_EQ(count(run.outcome, Infraction::red_light), 0) << listed(run.outcome);
+}
+
+TEST(ClosedLoopWorld, StripRefusesAnUnwritablePath) {
+  synth::ClosedLoopWorld world(route_of("PedestrianCrossing", 0, 40));
+  for (int i = 0; i < 5; ++i) world.step({0.3, 0.0, 0.0});
+  TempDir dir;
+  world.write_strip(dir.file("strip.png"), {});
+  EXPECT_FALSE(cv::imread(dir.file("strip.png")).empty());
+  const std::string bad = dir.file("no/such/folder/strip.png");
+  const std::string message = error_message([&] { world.write_strip(bad, {}); });
+  EXPECT_NE(message.find(bad), std::string::npos) << message;
+}
+
+TEST(ClosedLoopRunner, RecordsEveryTickItDrove) {
+  TempDir dir;
+  drive::RouteRunOptions options;
+  options.record_dir = dir.file("ticks");
+  options.world.blocked_seconds = 2.0;
+  auto agent = drive::make_constant_velocity_agent(true);
+  const drive::RouteRun run = drive::drive_route(route_of("ParkingCutIn", 1, 40), *agent, options);
+  int annotations = 0, decisions = 0;
+  for (const auto& entry : fs::directory_iterator(dir.file("ticks"))) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == 10 && name.substr(5) == ".json") ++annotations;
+    if (name.find("_decision.json") != std::string::npos) ++decisions;
+  }
+  EXPECT_EQ(annotations, run.timing.ticks);
+  EXPECT_EQ(decisions, run.timing.ticks);
+  EXPECT_EQ(run.timing.ticks, static_cast<int>(run.outcome.ticks.size()));
+  // Tick 0's decision holds the control the world was given at tick 0.
+  const Json decision = Json::parse(read_text(dir.file("ticks/00000_decision.json")));
+  EXPECT_EQ(decision["control"]["throttle"].get<double>(), run.outcome.ticks[0].control.throttle);
+  EXPECT_EQ(decision["control"]["brake"].get<double>(), run.outcome.ticks[0].control.brake);
+  EXPECT_EQ(decision["waypoints"].size(), 6u);
+  // An error names the route.
+  synth::RouteSpec unknown = route_of("NoSuchScenario", 3);
+  const std::string message = error_message([&] { drive::drive_route(unknown, *agent, {}); });
+  EXPECT_NE(message.find(unknown.name()), std::string::npos) << message;
+}
+
+TEST(ClosedLoopRunner, TinyModelDrivesTheSameRouteTheSameWay) {
+  torch::manual_seed(11);
+  drive::ModelAgent agent(rsd::model::E2EModel(rsd::test::tiny_e2e_model_options()), {});
+  ASSERT_TRUE(agent.needs_images());
+  TempDir dir;
+  drive::RouteRunOptions options;
+  options.cameras = {"CAM_FRONT", "CAM_BACK"};
+  options.world.image_width = 96;
+  options.world.image_height = 64;
+  options.input_width = rsd::test::kTinyImageWidth;
+  options.input_height = rsd::test::kTinyImageHeight;
+  options.world.blocked_seconds = 2.0;
+  options.world.time_limit_factor = 1.0;
+  options.world.time_limit_extra = 0.0;
+  options.strip_path = dir.file("strip.png");
+  const synth::RouteSpec route = route_of("PedestrianCrossing", 2, 30);
+  const drive::RouteRun a = drive::drive_route(route, agent, options);
+  const drive::RouteRun b = drive::drive_route(route, agent, options);
+  ASSERT_FALSE(a.outcome.ticks.empty());
+  EXPECT_FALSE(a.outcome.end.empty());  // ended (scored), not hung
+  EXPECT_GT(a.timing.render, 0.0);
+  EXPECT_GT(a.timing.agent, 0.0);
+  ASSERT_EQ(a.outcome.ticks.size(), b.outcome.ticks.size());
+  for (std::size_t i = 0; i < a.outcome.ticks.size(); ++i) {
+    const auto &p = a.outcome.ticks[i], &q = b.outcome.ticks[i];
+    ASSERT_TRUE(p.position == q.position && p.speed == q.speed && p.control.steer == q.control.steer &&
+                p.control.throttle == q.control.throttle && p.plan == q.plan)
+        << "tick " << i;
+  }
+  EXPECT_EQ(a.score.driving_score, b.score.driving_score);
+  EXPECT_FALSE(cv::imread(dir.file("strip.png")).empty());
+  // A camera the rig lacks is refused, naming it and the route.
+  options.cameras = {"CAM_FRONT", "CAM_ROOF"};
+  const std::string message = error_message([&] { drive::drive_route(route, agent, options); });
+  EXPECT_NE(message.find(route.name()), std::string::npos) << message;
+  EXPECT_NE(message.find("CAM_ROOF"), std::string::npos) << message;
 }
 
 // ---- driving score ------------------------------------------------------------------------------
