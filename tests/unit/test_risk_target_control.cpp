@@ -8,8 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "rsd/config/config.h"
 #include "rsd/data/risk_target_control.h"
+#include "rsd/pipeline/data_sources.h"
+#include "rsd/pipeline/risk_cache_job.h"
+#include "rsd/teacher/risk_cache_reader.h"
 #include "rsd/util/error.h"
+#include "support/synthetic_dataset.h"
+#include "support/temp_dir.h"
 
 namespace rsd::data {
 namespace {
@@ -117,6 +123,50 @@ TEST(RiskTargetControl, PermutedCellsKeepEachMapsValuesButMoveThem) {
   EXPECT_FALSE(torch::equal(CellPermutedRiskSource(inner, 12).risk_map("clip1", 2),
                             permuted.risk_map("clip1", 2)));
   EXPECT_FALSE(permuted.risk_map("none", 0).defined());
+}
+
+// Through the composition layer, on a rule-teacher cache of a synthetic clip: the config key
+// picks the wrapper, the shuffle runs over the cache's labelled frames, a bad value is refused.
+TEST(RiskTargetControl, RiskSourceFromWrapsTheCacheAsConfigured) {
+  test::TempDir dir;
+  const std::string clips = test::write_small_synthetic_dataset(dir.file("clips"));
+  Config config = Config::defaults();
+  config.set("data.root", "\"" + clips + "\"");
+  config.set("data.grid.x", "[-16.0, 16.0, 1.0]");
+  config.set("data.grid.y", "[-16.0, 16.0, 1.0]");
+  config.set("teacher.output", "\"" + dir.file("risk") + "\"");
+  config.set("data.risk_cache", "\"" + dir.file("risk") + "\"");
+  pipeline::RiskCacheJobOptions job;
+  job.progress = false;
+  pipeline::run_risk_cache(config, job);
+
+  const auto plain = pipeline::risk_source_from(config);
+  const auto* reader = dynamic_cast<const teacher::RiskCacheReader*>(plain.get());
+  ASSERT_NE(reader, nullptr) << "none: the cache reader itself";
+  std::vector<RiskFrameKey> frames;
+  for (const std::string& clip : reader->clips()) {
+    for (int frame : reader->labelled_frames(clip)) frames.emplace_back(clip, frame);
+  }
+  ASSERT_GE(frames.size(), 2u);
+
+  config.set("data.risk_target_control", "shuffle_frames");
+  const auto shuffled = pipeline::risk_source_from(config);
+  ASSERT_NE(dynamic_cast<const FrameShuffledRiskSource*>(shuffled.get()), nullptr);
+  EXPECT_EQ(digests(*shuffled, frames), digests(*plain, frames));
+  for (const auto& key : frames) {
+    EXPECT_NE(dynamic_cast<const FrameShuffledRiskSource&>(*shuffled).source_of(key), key);
+  }
+
+  config.set("data.risk_target_control", "permute_cells");
+  const auto permuted = pipeline::risk_source_from(config);
+  ASSERT_NE(dynamic_cast<const CellPermutedRiskSource*>(permuted.get()), nullptr);
+  const torch::Tensor original = plain->risk_map(frames[0].first, frames[0].second);
+  EXPECT_TRUE(torch::equal(
+      std::get<0>(permuted->risk_map(frames[0].first, frames[0].second).flatten().sort()),
+      std::get<0>(original.flatten().sort())));
+
+  config.set("data.risk_target_control", "reversed");
+  EXPECT_THROW(pipeline::risk_source_from(config), ConfigError);
 }
 
 }  // namespace
