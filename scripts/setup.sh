@@ -49,6 +49,7 @@ packages=(
   libprotobuf-dev       # TensorBoard event files (the event and summary messages)
   protobuf-compiler     # protoc: generates their C++ classes at build time
   pybind11-dev          # the CARLA agent's Python module rsd_carla (skipped without it)
+  python3-dev           # its Python headers
   python3-numpy         # the CARLA agent's test: CARLA's sensor arrays (Debian's /usr/bin/python3)
   python3-opencv        # the CARLA agent's test: reads the recorded camera PNGs
   python3-yaml          # the CARLA agent: its conf file
