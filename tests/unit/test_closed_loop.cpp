@@ -365,6 +365,57 @@ TEST(ClosedLoopWorld, SteeringRightTurnsClockwiseAtTheWheelRate) {
   EXPECT_LT(ticks[1].position.y(), 0.0);
   EXPECT_LT(ticks[1].yaw_rate, 0.0);
   EXPECT_LT(ticks[1].accel_lat, 0.0);  // lateral positive = left
+  // What the model sees (librsd's ego status: steer and yaw rate positive = left): a right turn.
+  rsd::data::FrameReaderOptions reader_options;
+  reader_options.derive_velocity_from_motion = false;
+  const rsd::data::FrameReader reader(rsd::data::default_camera_names(), reader_options);
+  rsd::data::ClipInfo clip;
+  clip.name = world.clip_name();
+  const rsd::data::Frame frame = reader.parse(world.annotation(), clip, world.tick(), "after steering right");
+  EXPECT_LT(frame.ego.steer, 0.0);
+  EXPECT_NEAR(frame.ego.steer, -2.0 * limits.steer_rate * kDt, 1e-9);  // the wheel after two ticks
+  EXPECT_LT(frame.ego.angular_velocity.z(), 0.0);
+  EXPECT_LT(frame.ego.acceleration.y(), 0.0);
+}
+
+TEST(ClosedLoopAgents, ExpertNeedsTheWorldAndAgentsNeedTwoWaypoints) {
+  auto expert = drive::make_expert_agent();
+  rsd::data::Frame frame;
+  drive::Observation observation;
+  observation.frame = &frame;
+  EXPECT_THROW(expert->decide(observation), rsd::Error);  // no world: not privileged
+  EXPECT_THROW(drive::make_expert_agent(1), rsd::ConfigError);
+  EXPECT_THROW(drive::make_constant_velocity_agent(true, 1), rsd::ConfigError);
+  EXPECT_EQ(drive::make_constant_velocity_agent(true)->name(), "straight_line");
+  EXPECT_EQ(drive::make_constant_velocity_agent(false)->name(), "constant_velocity");
+  EXPECT_FALSE(expert->needs_images());
+  // The route target: the annotation's, or straight ahead when it has none.
+  frame.command_target = Eigen::Vector2d(0.0, 0.0);
+  EXPECT_EQ(drive::route_target(frame), Eigen::Vector2d(10.0, 0.0));
+  frame.command_target = Eigen::Vector2d(3.0, -4.0);
+  EXPECT_EQ(drive::route_target(frame), Eigen::Vector2d(3.0, -4.0));
+}
+
+TEST(ClosedLoopAgents, ConstantVelocityFollowsTheYawRateAndStraightLineDoesNot) {
+  rsd::data::Frame frame;
+  frame.ego.speed = 4.0;
+  frame.ego.angular_velocity = Eigen::Vector3d(0.0, 0.0, 0.2);  // turning left
+  drive::Observation observation;
+  observation.frame = &frame;
+  const drive::Decision curved = drive::make_constant_velocity_agent(false)->decide(observation);
+  const drive::Decision straight = drive::make_constant_velocity_agent(true)->decide(observation);
+  ASSERT_EQ(curved.waypoints.size(), 6u);
+  ASSERT_EQ(straight.waypoints.size(), 6u);
+  for (int k = 1; k <= 6; ++k) {
+    const double t = 0.5 * k, heading = 0.2 * t, radius = 4.0 / 0.2;
+    // On the circle of radius v / yaw rate, arc length v t.
+    EXPECT_NEAR(curved.waypoints[static_cast<std::size_t>(k - 1)].x(), radius * std::sin(heading), 1e-9);
+    EXPECT_NEAR(curved.waypoints[static_cast<std::size_t>(k - 1)].y(), radius * (1.0 - std::cos(heading)), 1e-9);
+    EXPECT_NEAR(straight.waypoints[static_cast<std::size_t>(k - 1)].x(), 4.0 * t, 1e-12);
+    EXPECT_EQ(straight.waypoints[static_cast<std::size_t>(k - 1)].y(), 0.0);
+  }
+  EXPECT_LT(curved.control.steer, 0.0);  // left
+  EXPECT_NEAR(straight.control.steer, 0.0, 1e-12);
 }
 
 TEST(ClosedLoopWorld, AlwaysBrakingEndsByAgentBlockedAndIsScored) {
