@@ -202,6 +202,11 @@ def closed_loop_row(metrics_by_seed, resamples):
         for name, ability in m.get("abilities", {}).items():
             abilities.setdefault(name, []).append(number(ability["driving_score"]))
     row["abilities"] = {name: nanmean(values) for name, values in abilities.items()}
+    scenarios = {}
+    for routes in aligned:
+        for route in routes:
+            scenarios.setdefault(route["scenario"], []).append(number(route["driving_score"]))
+    row["scenarios"] = {name: nanmean(values) for name, values in scenarios.items()}
     return row
 
 
@@ -376,6 +381,14 @@ def write_markdown(path, summary, args):
     for name, row in drive.items():
         out.append(f"| {row_label(name)} | " +
                    " | ".join(fmt(row["abilities"].get(a), 1) for a in abilities) + " |")
+    scenarios = sorted({a for row in drive.values() for a in row["scenarios"]})
+    marked = [f"{name} (OOD)" if name in args.ood_scenarios else name for name in scenarios]
+    out += ["", "### Driving Score per scenario type (mean over routes and seeds; OOD: held out "
+            "of training)", "", "| agent | " + " | ".join(marked) + " |",
+            "|---|" + "---|" * len(scenarios)]
+    for name, row in drive.items():
+        out.append(f"| {row_label(name)} | " +
+                   " | ".join(fmt(row["scenarios"].get(a), 1) for a in scenarios) + " |")
     out += ["", "## Answer", "",
             "Stated by rule from the intervals above (overlapping 95 % intervals: no measurable "
             "difference):", ""] + answer(summary, arms)
