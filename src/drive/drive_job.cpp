@@ -148,9 +148,7 @@ DriveSummary merge_drive_results(const std::vector<std::string>& dirs, const std
       }
       const auto previous = found.find(name);
       if (previous != found.end()) {
-        const RouteScore& a = previous->second.score;
-        const RouteScore& b = result.score;
-        if (a.driving_score != b.driving_score || a.route_completion != b.route_completion || a.infractions != b.infractions) {
+        if (!same_result(previous->second, result)) {
           throw DataError("route " + name + " has different results in " + source[name] + " and " + file.string());
         }
         continue;
@@ -169,8 +167,12 @@ DriveSummary merge_drive_results(const std::vector<std::string>& dirs, const std
                       " (a shard that did not finish?)");
     }
     for (const auto& [name, result] : found) {
-      const bool listed = std::any_of(expected.begin(), expected.end(), [&](const auto& route) { return route.name() == name; });
-      if (!listed) throw DataError("rsd_drive merge: route " + name + " (" + source[name] + ") is not in the route set");
+      const auto listed = std::find_if(expected.begin(), expected.end(), [&](const auto& route) { return route.name() == name; });
+      if (listed == expected.end()) throw DataError("rsd_drive merge: route " + name + " (" + source[name] + ") is not in the route set");
+      if (listed->frames != result.route.frames) {
+        throw DataError("rsd_drive merge: route " + name + " (" + source[name] + ") was driven with " +
+                        std::to_string(result.route.frames) + " frames, the route set has " + std::to_string(listed->frames));
+      }
     }
   }
   SummaryInputs inputs;

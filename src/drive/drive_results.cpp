@@ -166,6 +166,16 @@ RouteResultFile read_route_result(const std::string& path) {
   return result;
 }
 
+bool same_result(const RouteResultFile& a, const RouteResultFile& b) {
+  const auto events = [](const RouteResultFile& r) {
+    json out = json::array();
+    for (const auto& e : r.infractions) out.push_back({data::synth::to_string(e.kind), e.time, e.position.x(), e.position.y(), e.actor});
+    return out;
+  };
+  return a.route.name() == b.route.name() && a.route.frames == b.route.frames && a.agent == b.agent &&
+         score_json(a.score) == score_json(b.score) && events(a) == events(b);
+}
+
 void write_summary_files(const std::string& out_dir, const SummaryInputs& inputs) {
   const DrivingSummary& s = inputs.summary;
   json metrics;

@@ -25,6 +25,10 @@ void write_route_result(const std::string& out_dir, const RouteResultFile& resul
 /// Throws rsd::DataError naming the file and key when it is not a route result.
 RouteResultFile read_route_result(const std::string& path);
 
+/// The same route (spec) with the same results (every score field and infraction); timing and
+/// the checkpoint's path may differ.
+bool same_result(const RouteResultFile& a, const RouteResultFile& b);
+
 struct SummaryInputs {
   std::string agent, checkpoint;
   DrivingSummary summary;

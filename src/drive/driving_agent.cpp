@@ -27,11 +27,17 @@ class ConstantVelocityAgent : public DrivingAgent {
   ConstantVelocityAgent(bool straight_line, int steps, WaypointControllerOptions controller)
       : straight_line_(straight_line), steps_(steps), controller_(controller) {}
   std::string name() const override { return straight_line_ ? "straight_line" : "constant_velocity"; }
-  void reset() override { controller_.reset(); }
+  void reset() override {
+    controller_.reset();
+    kept_speed_ = -1.0;
+  }
 
   Decision decide(const Observation& observation) override {
     const data::Frame& frame = *observation.frame;
-    const double speed = std::max(frame.ego.speed, 0.0);
+    // The speed of the route's first tick: planning at each tick's own speed would leave the
+    // controller no speed error to hold it against the rolling resistance.
+    if (kept_speed_ < 0.0) kept_speed_ = std::max(frame.ego.speed, 0.0);
+    const double speed = kept_speed_;
     const double yaw_rate = straight_line_ ? 0.0 : frame.ego.angular_velocity.z();
     const double dt = controller_.options().waypoint_dt;
     Decision decision;
@@ -45,11 +51,12 @@ class ConstantVelocityAgent : public DrivingAgent {
       }
     }
     // Its plan is its own route: it steers along it, never towards the route's target.
-    decision.control = controller_.control(decision.waypoints, speed, plan_target(decision.waypoints));
+    decision.control = controller_.control(decision.waypoints, frame.ego.speed, plan_target(decision.waypoints));
     return decision;
   }
 
  private:
+  double kept_speed_ = -1.0;
   bool straight_line_;
   int steps_;
   WaypointController controller_;

@@ -54,8 +54,8 @@ class DrivingAgent {
 /// annotation has none: what the controller steers to when the plan is unsure.
 Eigen::Vector2d route_target(const data::Frame& frame);
 
-/// Keeps the current speed, and the current yaw rate unless `straight_line` (then it drives
-/// straight ahead): the lower reference. `steps` waypoints.
+/// Keeps the speed it had at the route's first tick, and its current yaw rate unless
+/// `straight_line` (then it drives straight ahead): the lower reference. `steps` waypoints.
 std::unique_ptr<DrivingAgent> make_constant_velocity_agent(bool straight_line, int steps = 6,
                                                            WaypointControllerOptions controller = {});
 

@@ -98,6 +98,14 @@ std::vector<RouteSpec> make_route_set(int count, uint64_t seed, int frames, cons
   if (count < 1) throw ConfigError("closed loop: the route count must be >= 1, got " + std::to_string(count));
   if (frames < 20) throw ConfigError("closed loop: route frames must be >= 20, got " + std::to_string(frames));
   const std::vector<std::string> types = scenarios.empty() ? supported_scenarios() : scenarios;
+  const auto& known = scenario_names();
+  for (const std::string& type : types) {
+    if (std::find(known.begin(), known.end(), type) == known.end()) {
+      std::string list;
+      for (const std::string& name : known) list += (list.empty() ? "" : ", ") + name;
+      throw ConfigError("closed loop: unknown scenario '" + type + "' (known: " + list + ")");
+    }
+  }
   std::vector<RouteSpec> routes;
   for (int i = 0; i < count; ++i) {
     RouteSpec route;
@@ -396,9 +404,9 @@ void judge_collisions(ClosedLoopWorld::Impl& s) {
   std::set<std::string> touching;
   const auto touch = [&](const std::string& key, Infraction kind, const std::string& actor) {
     touching.insert(key);
+    s.ego.v = 0.0;  // a car cannot drive through what it touches (no crash physics)
     if (s.contacts.count(key) != 0) return;  // one event per contact
     add_infraction(s, kind, actor);
-    s.ego.v = 0.0;  // a crash stops the car
   };
   const auto& actors = s.sim.world.actors;
   for (std::size_t i = 0; i < actors.size(); ++i) {
