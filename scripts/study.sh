@@ -53,12 +53,13 @@ if [ "$quick" = 1 ]; then
   train_clips=5 id_clips=1 ood_clips=3 frames=36 width=320 height=180
   image_h=64 image_w=176 routes=2 route_frames=30 bootstrap=200
 else
-  # Sized for 90 minutes on 2 idle cores from measurements on the (busy) development machine:
-  # training ~0.3 s/step (x 12 runs), evaluation ~35 ms/frame (ID + OOD: 1020 frames, x 12),
-  # closed loop ~65 ms per tick and process, a route of 150 frames taking 250-460 ticks (the
-  # route timeout) -> ~36 + 9 + 20 minutes plus data, caches and references (docs/results.md,
-  # "Cost", has the measured stages). rsd_drive's default 20 routes would add ~30 minutes: the
-  # study drives 8, one per scenario type (same seed and timeline as the default set).
+  # Sized for 90 minutes on 2 cores from measurements on the development machine (docs/results.md,
+  # "Cost"): training 0.29 s/step per process, two at once (12 runs x 600 steps: ~17 min),
+  # evaluation ~65 ms/frame (ID + OOD: 1020 frames x 12 runs, two at once: ~7-9 min), closed
+  # loop 65-137 ms per tick and process with a route of 150 frames taking 250-460 ticks (the
+  # route timeout): 12 x 8 routes = 20-50 min; data, caches, references: ~5 min. rsd_drive's
+  # default 20 routes would add 30-75 minutes: the study drives 8, one per scenario type (the
+  # default seed and timeline).
   : "${seeds:=1 2 3}" "${steps:=600}"
   train_clips=30 id_clips=8 ood_clips=9 frames=60 width=704 height=396
   image_h=128 image_w=352 routes=8 route_frames=150 bootstrap=2000
@@ -107,7 +108,7 @@ data:
   risk_cache: $data/train_risk
   image: {height: $image_h, width: $image_w}
 teacher: {output: $data/train_risk}
-run: {root: $out/runs, progress: false}
+run: {root: $out/runs, progress: false, num_threads: 1}
 train: {steps: $steps, warmup_steps: $(( steps < 40 ? 1 : 20 )), val_every: $steps, val_batches: 4, checkpoint_every: $steps, log_every: 10}
 eval: {pictures: 0, frame_records: true}
 YAML
@@ -130,33 +131,61 @@ for set in train id ood; do
 done
 stage risk_caches
 
-for seed in $seeds; do
-  for arm in "${arms[@]}"; do
-    "$bin/rsd_train" --config "$configs/$arm.yaml" --set "run.name=${arm}_s$seed" \
-      --set "run.seed=$seed" > "$out/runs_${arm}_s$seed.log" 2>&1
-    stage "train_${arm}_s$seed"
+# Two processes of one intra-op thread each: 1.8x the throughput of one process with two threads
+# (measured: 0.29 s/step each vs 0.26 s/step alone). slot CMD... starts CMD in the background once
+# fewer than two are running; drain waits for all and fails the study if one failed (its log says
+# why).
+running=0
+failed=0
+slot() {
+  if [ "$running" -ge 2 ]; then
+    wait -n || failed=$((failed + 1))
+    running=$((running - 1))
+  fi
+  "$@" &
+  running=$((running + 1))
+}
+drain() {
+  while [ "$running" -gt 0 ]; do
+    wait -n || failed=$((failed + 1))
+    running=$((running - 1))
   done
+  if [ "$failed" != 0 ]; then
+    echo "study.sh: $failed process(es) failed, see the *.log files in $out" >&2
+    exit 1
+  fi
+}
+
+train() {  # train ARM SEED
+  "$bin/rsd_train" --config "$configs/$1.yaml" --set "run.name=$1_s$2" --set "run.seed=$2" \
+    > "$out/train_$1_s$2.log" 2>&1
+}
+for seed in $seeds; do
+  for arm in "${arms[@]}"; do slot train "$arm" "$seed"; done
 done
+drain
+stage train
 
 checkpoint_of() { echo "$out/runs/$1/checkpoints/$(cat "$out/runs/$1/checkpoints/last")"; }
 first_seed=${seeds%% *}
+evaluate() {  # evaluate ARM SEED SET
+  local run=$1_s$2 references=()
+  # The ego-status reference planners once per set: they do not depend on the arm.
+  if [ "$1" = base ] && [ "$2" = "$first_seed" ]; then
+    references=(--set eval.reference_planners=true --set "eval.reference_fit_root=$data/train")
+  fi
+  # shellcheck disable=SC2046
+  "$bin/rsd_eval" --config "$configs/common.yaml" $(set_args "$3") "${references[@]}" \
+    --checkpoint "$(checkpoint_of "$run")" --split all --out "$out/eval/$3/$run" \
+    > "$out/eval_$3_$run.log" 2>&1
+}
 for seed in $seeds; do
   for arm in "${arms[@]}"; do
-    run=${arm}_s$seed
-    for set in id ood; do
-      references=()
-      # The ego-status reference planners once per set: they do not depend on the arm.
-      if [ "$arm" = base ] && [ "$seed" = "$first_seed" ]; then
-        references=(--set eval.reference_planners=true --set "eval.reference_fit_root=$data/train")
-      fi
-      # shellcheck disable=SC2046
-      "$bin/rsd_eval" --config "$configs/common.yaml" $(set_args $set) "${references[@]}" \
-        --checkpoint "$(checkpoint_of "$run")" --split all --out "$out/eval/$set/$run" \
-        > "$out/eval_${set}_$run.log" 2>&1
-    done
-    stage "eval_$run"
+    for set in id ood; do slot evaluate "$arm" "$seed" "$set"; done
   done
 done
+drain
+stage eval
 
 drive_flags=(--routes "$routes" --route-frames "$route_frames" --jobs 2 --no-strips
              --render "${width}x$height")
