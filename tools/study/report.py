@@ -15,6 +15,7 @@ import math
 import os
 import random
 import sys
+import warnings
 
 try:
     import numpy
@@ -99,7 +100,9 @@ def bootstrap_means(matrix, resamples, seed=0):
     rng = numpy.random.default_rng(seed)
     picks = rng.integers(0, values.shape[1], size=(resamples, values.shape[1]))
     sampled = values[:, picks]  # seeds x resamples x frames
-    with numpy.errstate(all="ignore"):
+    # A resample without a counted frame gives NaN (dropped below), not a warning.
+    with numpy.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         valid = ~numpy.isnan(sampled)
         sums = numpy.where(valid, sampled, 0.0).sum(axis=2)
         counts = valid.sum(axis=2)
