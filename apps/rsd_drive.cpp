@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   rsd::app::ConfigFlags flags;
   rsd::app::add_config_flags(app, flags, /*config_required=*/false);
   std::string agent = "model", checkpoint, out, shard, model_from = "checkpoint", render = "704x396";
-  int jobs = 1, threads = 1;
+  int jobs = 1, threads = 1, jpeg_quality = 0;
   bool no_strips = false, record_ticks = false, render_full = false;
   RouteFlags routes;
   app.add_option("--agent", agent, "who drives: model (default; --config and --checkpoint), expert, constant_velocity, straight_line");
@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   app.add_flag("--render-full", render_full,
                "render the cameras at --render size and resample them as the loader does (the exact training path; "
                "default: render straight into the model's input, the same view without the resampling)");
+  app.add_option("--jpeg-quality", jpeg_quality,
+                 "pass each camera image through a JPEG of this quality, as recorded clips are (Bench2Drive: 20); "
+                 "default 0: none");
   app.add_flag("--record-ticks", record_ticks, "record every tick (annotation, images, decision) under ticks/<route>/");
   add_route_flags(app, routes);
 
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
     options.strips = !no_strips;
     options.record_ticks = record_ticks;
     options.render_full_images = render_full;
+    options.jpeg_quality = jpeg_quality;
     char separator = 0;
     std::istringstream size(render);
     if (!(size >> options.world.image_width >> separator >> options.world.image_height) || separator != 'x' || !size.eof()) {

@@ -90,6 +90,10 @@ DriveSummary run_drive_job(const Config* config, const DriveJobOptions& options)
   RouteRunOptions run_options;
   run_options.world = options.world;
   run_options.cameras = prepared.cameras;
+  if (options.jpeg_quality < 0 || options.jpeg_quality > 100) {
+    throw ConfigError("--jpeg-quality must be in [0, 100] (0: none), got " + std::to_string(options.jpeg_quality));
+  }
+  run_options.jpeg_quality = options.jpeg_quality;
   if (!options.render_full_images) {
     run_options.input_width = prepared.input_width;
     run_options.input_height = prepared.input_height;

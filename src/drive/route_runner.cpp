@@ -34,6 +34,18 @@ data::synth::ClosedLoopWorld::RiskMap risk_map(const Decision& decision, int tic
   return map;
 }
 
+// The image as a JPEG of `quality` decodes (what a recorded clip would give the model).
+void jpeg_round_trip(data::synth::RenderedCamera& camera, int quality) {
+  cv::Mat image(camera.height, camera.width, CV_8UC3, camera.bgr.data());
+  std::vector<uchar> bytes;
+  if (!cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, quality})) throw Error("cannot JPEG-encode " + camera.name);
+  const cv::Mat decoded = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  if (decoded.rows != camera.height || decoded.cols != camera.width || !decoded.isContinuous()) {
+    throw Error("cannot JPEG-decode " + camera.name);
+  }
+  std::copy(decoded.data, decoded.data + camera.bgr.size(), camera.bgr.begin());
+}
+
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -102,6 +114,9 @@ RouteRun drive_route(const data::synth::RouteSpec& route, DrivingAgent& agent, c
       if (agent.needs_images()) {
         start = Clock::now();
         rendered = world.render(cameras, window ? &*window : nullptr);
+        if (options.jpeg_quality > 0) {
+          for (auto& camera : rendered) jpeg_round_trip(camera, options.jpeg_quality);
+        }
         observation.image_source = window ? data::ImageSource::placed : data::ImageSource::stored;
         for (const auto& camera : rendered) observation.images.push_back({camera.width, camera.height, camera.bgr.data()});
         run.timing.render += seconds_since(start);

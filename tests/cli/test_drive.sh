@@ -74,6 +74,7 @@ expect_error "WxH" --agent expert --render 12 --out "$work/bad2" --routes 1
 expect_error "NoSuchScenario" --agent expert --scenarios NoSuchScenario --out "$work/bad3" --routes 1
 expect_error "jobs" --agent expert --jobs 0 --out "$work/bad4" --routes 1
 expect_error "nobody" --agent nobody --out "$work/bad5" --routes 1
+expect_error "jpeg-quality" --agent expert --jpeg-quality 101 --out "$work/bad6" --routes 1
 expect_error "shard" --agent expert --shard 2/2 --out "$work/bad6" --routes 1
 
 echo "PASS"

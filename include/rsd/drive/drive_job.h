@@ -41,6 +41,7 @@ struct DriveJobOptions {
   /// Render the cameras at world.image_width x image_height and place them as the loader does
   /// (exactly the training path, slower) instead of straight into the model's input.
   bool render_full_images = false;
+  int jpeg_quality = 0;                         // RouteRunOptions::jpeg_quality
   bool record_ticks = false;                    // also ticks/<route>/ (RouteRunOptions::record_dir)
 };
 

@@ -17,6 +17,9 @@ struct RouteRunOptions {
   /// > 0: render straight into this network input, placed as the loader places world-size images
   /// (data::ImageSource::placed); 0: render world.image_width x image_height images.
   int64_t input_width = 0, input_height = 0;
+  /// > 0: each rendered image goes through a JPEG encode and decode at this quality first, as
+  /// the training clips' images did (Bench2Drive writes quality 20); 0: none.
+  int jpeg_quality = 0;
   std::string strip_path;            // the route's picture (PNG); empty: none
   int strip_panels = 4;
   /// When set, every tick is recorded here (for replaying it through another driver, e.g. the
