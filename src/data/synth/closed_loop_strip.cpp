@@ -140,7 +140,11 @@ void ClosedLoopWorld::write_strip(const std::string& path, const std::vector<Ris
     for (const RiskMap& candidate : risk) {
       if (map == nullptr || std::abs(candidate.tick - chosen[p]) < std::abs(map->tick - chosen[p])) map = &candidate;
     }
-    if (map != nullptr && std::abs(map->tick - chosen[p]) <= 5) {
+    float risk_peak = 0.0f;
+    if (map != nullptr && std::abs(map->tick - chosen[p]) <= 5 && !map->values.empty()) {
+      // Absolute values (a map scaled to its own peak would show a silent head's noise as risk);
+      // the peak is printed, so that an empty overlay reads as "predicts no risk here".
+      risk_peak = *std::max_element(map->values.begin(), map->values.end());
       cv::Mat overlay = panel.clone();
       for (int y = 0; y < map->ny; ++y) {
         for (int x = 0; x < map->nx; ++x) {
@@ -186,6 +190,10 @@ void ClosedLoopWorld::write_strip(const std::string& path, const std::vector<Ris
     char label[96];
     std::snprintf(label, sizeof(label), "t %.1fs  %.1f m/s", tick.time, tick.speed);
     put_label(panel, label, cv::Point(6, 16));
+    if (map != nullptr && std::abs(map->tick - chosen[p]) <= 5) {
+      std::snprintf(label, sizeof(label), "predicted risk peak %.3f", risk_peak);
+      put_label(panel, label, cv::Point(6, 34));
+    }
     const int column = static_cast<int>(p) / 2, row = static_cast<int>(p) % 2;
     panel.copyTo(strip(cv::Rect(width + column * kPanelPixels, row * kPanelPixels, kPanelPixels, kPanelPixels)));
   }
