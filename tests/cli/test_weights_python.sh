@@ -14,18 +14,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/tiny_run.sh"
 
-{
-  tiny_config "$work" --no-split
-  echo "run: {root: $work/runs, progress: false, num_threads: 1}"
-  echo "train: {steps: 2, warmup_steps: 1, checkpoint_every: 2, log_every: 1}"
-} > "$work/tiny.yaml"
-
 echo "== a tiny run's checkpoint"
-tiny_clips "$bin" "$work" 1 24 5
-"$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=tiny > "$work/train.log" 2>&1 \
-  || { tail -20 "$work/train.log"; fail "training failed"; }
-checkpoint=$work/runs/tiny/checkpoints/step_2.pt
-[ -f "$checkpoint" ] || fail "no $checkpoint"
+checkpoint=$(tiny_checkpoint "$bin" "$work") || fail "the tiny run failed"
 
 echo "== export, then torch.load in Python"
 "$bin/rsd_export" --checkpoint "$checkpoint" --out "$work/exported.pt" --manifest "$work/exported.json"

@@ -32,3 +32,18 @@ tiny_clips() {
   "$1/rsd_data" synth --out "$2/clips" --clips "$3" --frames "$4" --seed "$5" --width 320 \
     --height 180 --no-progress > "$2/synth.log"
 }
+
+# tiny_checkpoint BIN WORK: WORK/tiny.yaml (no split, no risk cache, one thread) and a 2-step run
+# on one 24-frame clip; prints the checkpoint's path (logs in WORK/train.log).
+tiny_checkpoint() {
+  {
+    tiny_config "$2" --no-split
+    echo "run: {root: $2/runs, progress: false, num_threads: 1}"
+    echo "train: {steps: 2, warmup_steps: 1, checkpoint_every: 2, log_every: 1}"
+  } > "$2/tiny.yaml"
+  tiny_clips "$1" "$2" 1 24 5
+  "$1/rsd_train" --config "$2/tiny.yaml" --set run.name=tiny > "$2/train.log" 2>&1 \
+    || { tail -20 "$2/train.log" >&2; return 1; }
+  [ -f "$2/runs/tiny/checkpoints/step_2.pt" ] || { echo "no $2/runs/tiny/checkpoints/step_2.pt" >&2; return 1; }
+  echo "$2/runs/tiny/checkpoints/step_2.pt"
+}

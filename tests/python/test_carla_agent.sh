@@ -18,18 +18,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 source "$source_dir/tests/cli/tiny_run.sh"
 
-{
-  tiny_config "$work" --no-split
-  echo "run: {root: $work/runs, progress: false, num_threads: 1}"
-  echo "train: {steps: 2, warmup_steps: 1, checkpoint_every: 2, log_every: 1}"
-} > "$work/tiny.yaml"
-
 echo "== a tiny run's checkpoint"
-tiny_clips "$bin" "$work" 1 24 5
-"$bin/rsd_train" --config "$work/tiny.yaml" --set run.name=tiny > "$work/train.log" 2>&1 \
-  || { tail -20 "$work/train.log"; fail "training failed"; }
-checkpoint=$work/runs/tiny/checkpoints/step_2.pt
-[ -f "$checkpoint" ] || fail "no $checkpoint"
+checkpoint=$(tiny_checkpoint "$bin" "$work") || fail "the tiny run failed"
 
 echo "== rsd_drive records one route"
 "$bin/rsd_drive" --config "$work/tiny.yaml" --checkpoint "$checkpoint" --out "$work/drive" --routes 1 \
