@@ -70,15 +70,10 @@ PreparedAgent prepare_agent(const Config* config, const DriveJobOptions& options
 }
 
 std::string describe(const RouteScore& score) {
-  std::string listed;
-  for (int k = 0; k < kNumInfractions; ++k) {
-    if (score.infractions[static_cast<std::size_t>(k)] == 0) continue;
-    listed += ", " + std::string(data::synth::to_string(static_cast<data::synth::Infraction>(k))) +
-              (score.infractions[static_cast<std::size_t>(k)] > 1 ? " x" + std::to_string(score.infractions[static_cast<std::size_t>(k)]) : "");
-  }
+  const std::string listed = infraction_list(score);
   char text[160];
   std::snprintf(text, sizeof(text), "DS %.1f (completion %.0f %%, %s)", score.driving_score, score.route_completion, score.end.c_str());
-  return text + listed;
+  return text + (listed.empty() ? "" : ", " + listed);
 }
 
 }  // namespace
@@ -116,10 +111,7 @@ DriveSummary run_drive_job(const Config* config, const DriveJobOptions& options)
     write_route_result(options.out_dir, {route, to_string(options.agent), checkpoint, run.score, run.outcome.infractions, run.timing});
     logging::info("route " + std::to_string(i + 1) + "/" + std::to_string(mine.size()) + " " + route.name() + ": " + describe(run.score));
     summary.routes.push_back(run.score);
-    summary.timing.simulate += run.timing.simulate;
-    summary.timing.render += run.timing.render;
-    summary.timing.agent += run.timing.agent;
-    summary.timing.ticks += run.timing.ticks;
+    summary.timing += run.timing;
   }
   if (options.shard.count > 1) return summary;
   return merge_drive_results({options.out_dir}, options.out_dir, routes);
@@ -186,10 +178,7 @@ DriveSummary merge_drive_results(const std::vector<std::string>& dirs, const std
   summary.out_dir = out_dir;
   for (const auto& [name, result] : found) {  // std::map: by route name
     inputs.routes.push_back(result.score);
-    inputs.timing.simulate += result.timing.simulate;
-    inputs.timing.render += result.timing.render;
-    inputs.timing.agent += result.timing.agent;
-    inputs.timing.ticks += result.timing.ticks;
+    inputs.timing += result.timing;
     const fs::path from = fs::path(source[name]).parent_path().parent_path();
     if (fs::weakly_canonical(from) != fs::weakly_canonical(out_dir)) {
       write_route_result(out_dir, result);

@@ -237,13 +237,7 @@ void write_summary_files(const std::string& out_dir, const SummaryInputs& inputs
   }
   md << "\n## Routes\n\n| route | DS | completion | penalty | end | infractions | picture |\n|---|---:|---:|---:|---|---|---|\n";
   for (const RouteScore& route : inputs.routes) {
-    std::string listed;
-    for (int k = 0; k < kNumInfractions; ++k) {
-      const int count = route.infractions[static_cast<std::size_t>(k)];
-      if (count == 0) continue;
-      listed += (listed.empty() ? "" : ", ") + std::string(data::synth::to_string(static_cast<Infraction>(k))) +
-                (count > 1 ? " x" + std::to_string(count) : "");
-    }
+    const std::string listed = infraction_list(route);
     const bool strip = fs::exists(fs::path(out_dir) / "strips" / (route.route + ".png"));
     md << "| " << route.route << " | " << format("%.1f", route.driving_score) << " | " << format("%.1f %%", route.route_completion)
        << " | " << format("%.2f", route.infraction_penalty) << " | " << route.end << " | " << (listed.empty() ? "-" : listed)

@@ -61,6 +61,17 @@ RouteScore score_route(const data::synth::RouteOutcome& outcome) {
   return score;
 }
 
+std::string infraction_list(const RouteScore& score) {
+  std::string listed;
+  for (int k = 0; k < kNumInfractions; ++k) {
+    const int count = score.infractions[static_cast<std::size_t>(k)];
+    if (count == 0) continue;
+    listed += (listed.empty() ? "" : ", ") + std::string(data::synth::to_string(static_cast<Infraction>(k))) +
+              (count > 1 ? " x" + std::to_string(count) : "");
+  }
+  return listed;
+}
+
 DrivingSummary summarize(const std::vector<RouteScore>& unordered) {
   // Sums in one order (by route name), so that the means do not depend on how routes were run.
   std::vector<RouteScore> routes = unordered;

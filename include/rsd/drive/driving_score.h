@@ -38,6 +38,9 @@ struct RouteScore {
 
 RouteScore score_route(const data::synth::RouteOutcome& outcome);
 
+/// The route's infractions for people: "collision_static, scenario_timeout x2"; empty when none.
+std::string infraction_list(const RouteScore& score);
+
 struct AbilityScore {
   int routes = 0;
   double driving_score = 0.0;  // mean

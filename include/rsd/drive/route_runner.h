@@ -34,6 +34,14 @@ struct TickTiming {
   double render = 0.0;    // the cameras
   double agent = 0.0;     // the agent's decision (the model's forward, the controller)
   int ticks = 0;
+
+  TickTiming& operator+=(const TickTiming& other) {
+    simulate += other.simulate;
+    render += other.render;
+    agent += other.agent;
+    ticks += other.ticks;
+    return *this;
+  }
 };
 
 struct RouteRun {
